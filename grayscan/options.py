@@ -1,0 +1,34 @@
+"""Options and output helpers shared by every grayscan command."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from rich.console import Console
+
+#: Human-facing output goes to stderr so stdout stays clean for JSON Lines pipes.
+console = Console(stderr=True, highlight=False)
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    default=lambda: os.environ.get("GRAYSCAN_DB", "grayscan.db"),
+    show_default="grayscan.db or $GRAYSCAN_DB",
+    type=click.Path(dir_okay=False),
+    help="SQLite database file.",
+)
+
+lexicon_option = click.option(
+    "--lexicon",
+    "lexicon_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Extra lexicon TOML file merged with the bundled terms (repeatable).",
+)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a clear error and exit with ``code``."""
+    console.print(f"[red]error:[/red] {message}")
+    raise SystemExit(code)

@@ -1,0 +1,140 @@
+"""Reading and writing the record streams of ``classify`` and ``lexicon scan``.
+
+Input is JSON Lines (objects with ``text`` and optional ``id``), plain text (one post per line)
+or CSV with a ``text`` column; ``-`` is stdin/stdout. A record that cannot be read becomes an
+error object carrying its line number, so one bad line never stops a run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+FORMATS = ("auto", "jsonl", "text", "csv")
+
+
+@dataclass
+class Record:
+    """One input record: its 1-based line number and either the parsed object or an error."""
+
+    line: int
+    data: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def open_input(path: str) -> IO[str]:
+    """Open ``path`` (``-`` = stdin) as text; UTF-8 with a BOM tolerated, undecodable bytes replaced."""
+    if path == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace")
+    return open(Path(path), encoding="utf-8-sig", errors="replace", newline="")
+
+
+def open_output(path: str) -> IO[str]:
+    """Open ``path`` (``-`` = stdout) for UTF-8 writing."""
+    if path == "-":
+        return io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", write_through=True)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return open(Path(path), "w", encoding="utf-8", newline="\n")
+
+
+def detect_format(path: str, first_line: str) -> str:
+    """Guess the format from the file name, else from the first non-empty line."""
+    suffix = Path(path).suffix.lower() if path != "-" else ""
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    if suffix == ".txt":
+        return "text"
+    stripped = first_line.strip()
+    if stripped.startswith("{"):
+        return "jsonl"
+    if "text" in [c.strip().strip('"').lower() for c in next(csv.reader([stripped]), [])] and "," in stripped:
+        return "csv"
+    return "text"
+
+
+def read_records(stream: IO[str], fmt: str = "auto", path: str = "-") -> Iterator[Record]:
+    """Yield every record of ``stream`` in order, errors included."""
+    lines = iter(stream)
+    buffered: list[str] = []
+    first = ""
+    for line in lines:
+        buffered.append(line)
+        if line.strip():
+            first = line
+            break
+    if fmt == "auto":
+        fmt = detect_format(path, first)
+    if fmt not in FORMATS[1:]:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+    def all_lines() -> Iterator[str]:
+        yield from buffered
+        yield from lines
+
+    if fmt == "csv":
+        yield from _read_csv(all_lines())
+        return
+    for number, line in enumerate(all_lines(), 1):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        if fmt == "text":
+            yield Record(number, {"text": line})
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Record(number, error=f"malformed JSON: {exc.msg} at column {exc.colno}")
+            continue
+        if not isinstance(data, dict):
+            yield Record(number, error=f"expected a JSON object, got {type(data).__name__}")
+        elif not isinstance(data.get("text"), str):
+            yield Record(number, error="missing 'text' (a string)")
+        else:
+            yield Record(number, data)
+
+
+def _read_csv(lines: Iterator[str]) -> Iterator[Record]:
+    reader = csv.DictReader(lines)
+    fields = [f.strip().lower() for f in reader.fieldnames or []]
+    if "text" not in fields:
+        yield Record(1, error=f"CSV has no 'text' column (columns: {', '.join(reader.fieldnames or [])})")
+        return
+    reader.fieldnames = fields
+    try:
+        for row in reader:
+            line = reader.line_num
+            if None in row:
+                yield Record(line, error="CSV row has more fields than the header")
+                continue
+            if row.get("text") is None:
+                yield Record(line, error="CSV row has no value for 'text'")
+                continue
+            yield Record(line, {k: v for k, v in row.items() if v is not None})
+    except csv.Error as exc:
+        yield Record(reader.line_num, error=f"malformed CSV: {exc}")
+
+
+def result_object(record: Record, result: dict[str, Any]) -> dict[str, Any]:
+    """The output object of a record: its id, line and pass-through keys, then ``result``."""
+    data = record.data or {}
+    out: dict[str, Any] = {"id": data.get("id"), "line": record.line}
+    out.update({k: v for k, v in data.items() if k not in ("id", "text")})
+    out.update(result)
+    return out
+
+
+def error_object(record: Record) -> dict[str, Any]:
+    return {"id": None, "line": record.line, "error": record.error}
+
+
+def write_json_line(stream: IO[str], obj: dict[str, Any]) -> None:
+    stream.write(json.dumps(obj, ensure_ascii=False) + "\n")

@@ -1,0 +1,359 @@
+"""The grayscan SQLite store: one file, opened through sqlite-utils.
+
+Every write path is idempotent: posts are keyed by (platform, post_id), accounts by
+(platform, account_id), so crawling or importing the same post twice never duplicates it.
+The schema carries a version in ``PRAGMA user_version`` and is brought forward by the
+ordered ``MIGRATIONS`` list the first time a database is opened by a newer grayscan.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+DEFAULT_DB = "grayscan.db"
+
+#: Bound on stored post text; post text is hostile input and must not grow the DB unboundedly.
+MAX_TEXT_CHARS = 20_000
+#: Bound on the stored raw JSON of a post.
+MAX_RAW_CHARS = 200_000
+
+
+def now_iso() -> str:
+    """Current UTC time as an ISO-8601 string with seconds precision."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    """The initial schema."""
+    db["posts"].create(
+        {
+            "platform": str,
+            "post_id": str,
+            "kind": str,  # post | comment
+            "parent_id": str,  # for comments: the post they answer
+            "url": str,
+            "title": str,
+            "text": str,
+            "author_id": str,
+            "author_name": str,
+            "published_at": str,
+            "crawled_at": str,
+            "first_seen": str,
+            "keyword": str,
+            "run_id": int,
+            "raw": str,
+        },
+        pk=("platform", "post_id"),
+        not_null={"platform", "post_id"},
+        defaults={"kind": "post"},
+    )
+    db["accounts"].create(
+        {
+            "platform": str,
+            "account_id": str,
+            "nickname": str,
+            "homepage_url": str,
+            "first_seen": str,
+            "last_seen": str,
+        },
+        pk=("platform", "account_id"),
+        not_null={"platform", "account_id"},
+    )
+    db["detections"].create(
+        {
+            "platform": str,
+            "post_id": str,
+            "tier": str,
+            "score": float,
+            "reasons": str,  # JSON list of strings
+            "matches": str,  # JSON list of {term, category, start, end, ...}
+            "classifier": str,
+            "classified_at": str,
+        },
+        pk=("platform", "post_id"),
+    )
+    db["contacts"].create(
+        {
+            "platform": str,
+            "post_id": str,
+            "type": str,
+            "value": str,
+            "raw": str,
+            "start": int,
+            "end": int,
+        },
+        pk=("platform", "post_id", "type", "value"),
+    )
+    db["evidence"].create(
+        {
+            "id": int,
+            "platform": str,
+            "post_id": str,
+            "kind": str,  # screenshot | html | warc | recheck
+            "path": str,
+            "sha256": str,
+            "captured_at": str,
+            "url": str,
+        },
+        pk="id",
+    )
+    db["queue"].create(
+        {
+            "id": int,
+            "platform": str,
+            "post_id": str,
+            "tier": str,
+            "status": str,
+            "created_at": str,
+            "updated_at": str,
+            "batch_id": str,
+            "channel": str,
+            "ticket_id": str,
+            "reappeared_from": int,
+        },
+        pk="id",
+    )
+    db["queue"].create_index(["platform", "post_id"], unique=True)
+    db["queue"].create_index(["status"])
+    db["queue_events"].create(
+        {
+            "id": int,
+            "queue_id": int,
+            "from_status": str,
+            "to_status": str,
+            "actor": str,
+            "at": str,
+            "note": str,
+        },
+        pk="id",
+        foreign_keys=[("queue_id", "queue", "id")],
+    )
+    db["crawl_runs"].create(
+        {
+            "id": int,
+            "platform": str,
+            "keywords": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "pages": int,
+            "items": int,
+            "errors": int,
+            "note": str,
+        },
+        pk="id",
+    )
+    db["posts"].create_index(["published_at"])
+    db["posts"].create_index(["author_id"])
+    db["detections"].create_index(["tier"])
+
+
+#: Ordered forward migrations; index i brings the schema from version i to i + 1.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(RuntimeError):
+    """A database that grayscan cannot use (newer schema, not SQLite, ...)."""
+
+
+def open_db(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> sqlite_utils.Database:
+    """Open (creating and migrating if needed) the grayscan database at ``path``.
+
+    ``read_only`` opens the file through SQLite's ``mode=ro`` URI so no statement can write:
+    used by ``grayscan sql`` for researchers' ad-hoc queries.
+    """
+    path = Path(path)
+    if read_only:
+        if not path.exists():
+            raise StoreError(f"no database at {path}")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        return sqlite_utils.Database(conn)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = sqlite_utils.Database(path)
+        db.execute("PRAGMA busy_timeout = 10000")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a SQLite database: {exc}") from exc
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} has schema version {version}, newer than this grayscan ({SCHEMA_VERSION}); upgrade grayscan"
+        )
+    if db.journal_mode != "wal":
+        db.enable_wal()
+    for index in range(version, SCHEMA_VERSION):
+        with db.atomic():
+            MIGRATIONS[index](db)
+            db.execute(f"PRAGMA user_version = {index + 1}")
+    return db
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """The schema version recorded in the database file."""
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _bound(text: str | None, limit: int) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= limit else text[:limit]
+
+
+def _raw_json(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, sort_keys=True)
+    return _bound(text, MAX_RAW_CHARS)
+
+
+POST_FIELDS = (
+    "platform",
+    "post_id",
+    "kind",
+    "parent_id",
+    "url",
+    "title",
+    "text",
+    "author_id",
+    "author_name",
+    "published_at",
+    "crawled_at",
+    "keyword",
+    "run_id",
+    "raw",
+)
+
+
+def upsert_posts(db: sqlite_utils.Database, posts: Iterable[Mapping[str, Any]]) -> int:
+    """Insert or update posts keyed by (platform, post_id); returns how many rows were written.
+
+    ``first_seen`` is kept from the first write; everything else takes the newest values.
+    """
+    rows = []
+    for post in posts:
+        row = {key: post.get(key) for key in POST_FIELDS}
+        if not row["platform"] or not row["post_id"]:
+            raise ValueError(f"post without platform or post_id: {dict(post)!r:.200}")
+        row["post_id"] = str(row["post_id"])
+        row["kind"] = row["kind"] or "post"
+        row["text"] = _bound(row["text"], MAX_TEXT_CHARS)
+        row["title"] = _bound(row["title"], 1000)
+        row["raw"] = _raw_json(row["raw"])
+        row["crawled_at"] = row["crawled_at"] or now_iso()
+        rows.append(row)
+    if not rows:
+        return 0
+    with db.atomic():
+        db["posts"].upsert_all(rows, pk=("platform", "post_id"))
+        db.execute("UPDATE posts SET first_seen = crawled_at WHERE first_seen IS NULL")
+    return len(rows)
+
+
+def upsert_accounts(db: sqlite_utils.Database, accounts: Iterable[Mapping[str, Any]]) -> int:
+    """Insert or update accounts keyed by (platform, account_id), keeping first_seen."""
+    seen = now_iso()
+    rows = {}
+    for account in accounts:
+        if not account.get("account_id"):
+            continue
+        key = (account["platform"], str(account["account_id"]))
+        rows[key] = {
+            "platform": key[0],
+            "account_id": key[1],
+            "nickname": account.get("nickname"),
+            "homepage_url": account.get("homepage_url"),
+            "last_seen": account.get("last_seen") or seen,
+        }
+    if not rows:
+        return 0
+    with db.atomic():
+        db["accounts"].upsert_all(rows.values(), pk=("platform", "account_id"))
+        db.execute("UPDATE accounts SET first_seen = last_seen WHERE first_seen IS NULL")
+    return len(rows)
+
+
+def save_detections(db: sqlite_utils.Database, detections: Iterable[Mapping[str, Any]]) -> int:
+    """Record the newest detection (tier, score, reasons, matches) and contacts of each post."""
+    det_rows, contact_rows, keys = [], [], []
+    at = now_iso()
+    for det in detections:
+        key = (det["platform"], str(det["post_id"]))
+        keys.append(key)
+        det_rows.append(
+            {
+                "platform": key[0],
+                "post_id": key[1],
+                "tier": det["tier"],
+                "score": float(det["score"]),
+                "reasons": json.dumps(det.get("reasons", []), ensure_ascii=False),
+                "matches": json.dumps(det.get("matches", []), ensure_ascii=False),
+                "classifier": det.get("classifier"),
+                "classified_at": at,
+            }
+        )
+        for contact in det.get("contacts", []):
+            contact_rows.append(
+                {
+                    "platform": key[0],
+                    "post_id": key[1],
+                    "type": contact["type"],
+                    "value": contact["value"],
+                    "raw": contact.get("raw"),
+                    "start": contact.get("start"),
+                    "end": contact.get("end"),
+                }
+            )
+    if not det_rows:
+        return 0
+    with db.atomic():
+        db["detections"].upsert_all(det_rows, pk=("platform", "post_id"))
+        for platform, post_id in keys:
+            db.execute("DELETE FROM contacts WHERE platform = ? AND post_id = ?", [platform, post_id])
+        if contact_rows:
+            db["contacts"].upsert_all(contact_rows, pk=("platform", "post_id", "type", "value"))
+    return len(det_rows)
+
+
+def start_run(db: sqlite_utils.Database, platform: str, keywords: list[str]) -> int:
+    """Record the start of a crawl run and return its id."""
+    table = db["crawl_runs"]
+    table.insert(
+        {
+            "platform": platform,
+            "keywords": json.dumps(keywords, ensure_ascii=False),
+            "started_at": now_iso(),
+            "status": "running",
+            "pages": 0,
+            "items": 0,
+            "errors": 0,
+        }
+    )
+    return table.last_pk
+
+
+def finish_run(db: sqlite_utils.Database, run_id: int, **fields: Any) -> None:
+    """Close a crawl run with its final counters and status."""
+    db["crawl_runs"].update(run_id, {"finished_at": now_iso(), **fields})
+
+
+def stats(db: sqlite_utils.Database) -> dict[str, Any]:
+    """Counts a user wants at a glance: rows per table, tiers, queue states, platforms."""
+
+    def rows(sql: str) -> list[tuple]:
+        return list(db.execute(sql).fetchall())
+
+    return {
+        "schema_version": schema_version(db),
+        "tables": {name: db[name].count for name in db.table_names() if not name.startswith("posts_fts")},
+        "posts_by_platform": dict(rows("SELECT platform, count(*) FROM posts GROUP BY platform ORDER BY 2 DESC")),
+        "tiers": dict(rows("SELECT tier, count(*) FROM detections GROUP BY tier ORDER BY 2 DESC")),
+        "queue": dict(rows("SELECT status, count(*) FROM queue GROUP BY status ORDER BY 2 DESC")),
+    }

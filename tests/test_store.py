@@ -1,0 +1,86 @@
+"""The SQLite store: schema, migrations, idempotent upserts."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from takedown import store
+from takedown.queue import TransitionError, enqueue, items, transition
+
+
+def post(post_id: str, text: str = "征信修复", **extra):
+    return {"platform": "weibo", "post_id": post_id, "text": text, "url": f"https://m.weibo.cn/detail/{post_id}",
+            "author_id": "42", **extra}
+
+
+def test_new_database_is_wal_and_versioned(db_path):
+    db = store.open_db(db_path)
+    assert db.journal_mode == "wal"
+    assert store.schema_version(db) == store.SCHEMA_VERSION >= 1
+    assert {"posts", "accounts", "detections", "contacts", "evidence", "queue", "queue_events",
+            "crawl_runs"} <= set(db.table_names())
+
+
+def test_upsert_same_post_twice_keeps_one_row_and_first_seen(db_path):
+    db = store.open_db(db_path)
+    store.upsert_posts(db, [post("1", crawled_at="2026-01-01T00:00:00+00:00")])
+    store.upsert_posts(db, [post("1", text="edited", crawled_at="2026-02-01T00:00:00+00:00"), post("2")])
+    rows = {r["post_id"]: r for r in db["posts"].rows}
+    assert len(rows) == 2
+    assert rows["1"]["text"] == "edited"
+    assert rows["1"]["first_seen"] == "2026-01-01T00:00:00+00:00"
+    assert rows["1"]["crawled_at"] == "2026-02-01T00:00:00+00:00"
+
+
+def test_text_and_raw_are_bounded(db_path):
+    db = store.open_db(db_path)
+    store.upsert_posts(db, [post("big", text="债" * (store.MAX_TEXT_CHARS + 50), raw={"x": "y" * 300_000})])
+    row = db["posts"].get(("weibo", "big"))
+    assert len(row["text"]) == store.MAX_TEXT_CHARS
+    assert len(row["raw"]) == store.MAX_RAW_CHARS
+
+
+def test_post_without_id_is_refused(db_path):
+    with pytest.raises(ValueError, match="post_id"):
+        store.upsert_posts(store.open_db(db_path), [{"platform": "weibo", "text": "x"}])
+
+
+def test_newer_schema_is_refused(db_path):
+    store.open_db(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute(f"PRAGMA user_version = {store.SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(store.StoreError, match="newer than this grayscan"):
+        store.open_db(db_path)
+
+
+def test_not_sqlite_is_a_clear_error(tmp_path):
+    bad = tmp_path / "notes.db"
+    bad.write_text("this is not a database" * 100)
+    with pytest.raises(store.StoreError, match="not a SQLite database"):
+        store.open_db(bad)
+
+
+def test_read_only_connection_cannot_write(db_path):
+    store.open_db(db_path).close()
+    ro = store.open_db(db_path, read_only=True)
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        ro.execute("DELETE FROM posts")
+
+
+def test_enqueue_is_idempotent_and_transitions_are_checked(db_path):
+    db = store.open_db(db_path)
+    store.upsert_posts(db, [post("1"), post("2", text="今天天气好")])
+    detections = [{"platform": "weibo", "post_id": "1", "tier": "level1"},
+                  {"platform": "weibo", "post_id": "2", "tier": "none"}]
+    assert enqueue(db, detections) == 1
+    assert enqueue(db, detections) == 0
+    (item,) = items(db)
+    with pytest.raises(TransitionError, match="it can move to accepted, rejected, not submitted"):
+        transition(db, item["id"], "submitted", actor="alice")
+    transition(db, item["id"], "accepted", actor="alice", note="clear ad")
+    events = list(db.query("SELECT from_status, to_status, actor FROM queue_events ORDER BY id"))
+    assert events == [{"from_status": None, "to_status": "detected", "actor": "grayscan"},
+                      {"from_status": "detected", "to_status": "accepted", "actor": "alice"}]
