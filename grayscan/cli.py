@@ -6,10 +6,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from . import __version__
-from .cli_classify import classify
-from .cli_crawl import crawl
-from .cli_takedown import db, queue, report
+from . import __version__, cli_classify, cli_crawl, cli_lexicon, cli_takedown
 from .options import console, db_option
 
 
@@ -58,8 +55,7 @@ def demo(db_path: str, out_dir: str) -> None:
     console.print(f"Next: [bold]grayscan queue list --db {db_path}[/bold] to review the hits.")
 
 
-main.add_command(classify)
-main.add_command(crawl)
-main.add_command(queue)
-main.add_command(report)
-main.add_command(db)
+# Each area's module lists its commands in COMMANDS; adding a command never touches this file.
+for module in (cli_crawl, cli_lexicon, cli_classify, cli_takedown):
+    for command in module.COMMANDS:
+        main.add_command(command)

@@ -56,3 +56,6 @@ def classify(input_path: str, output_path: str, fmt: str, lexicon_files: tuple[s
         console.print(f"classified {total - errors} records into {output_path}" + (f", {errors} errors" if errors else ""))
     if errors:
         raise SystemExit(1)
+
+
+COMMANDS = [classify]

@@ -52,3 +52,6 @@ def crawl(platform: str, keywords: tuple[str, ...], max_pages: int, base_url: st
     )
     if stats.get("grayscan/malformed"):
         console.print(f"[yellow]{stats['grayscan/malformed']} malformed responses skipped (see log)[/yellow]")
+
+
+COMMANDS = [crawl]

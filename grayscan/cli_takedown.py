@@ -148,3 +148,6 @@ def db_stats(db_path: str, as_json: bool) -> None:
         for name, count in figures[title].items():
             table.add_row(str(name), str(count))
         console.print(table)
+
+
+COMMANDS = [queue, report, db]
