@@ -43,5 +43,5 @@ def run_demo(db_path: str | Path, out_dir: str | Path, *, on_item=None, on_respo
             jobs, str(db_path), overrides={"LOG_LEVEL": "ERROR"}, on_item=on_item, on_response=on_response
         )
     db = store.open_db(db_path)
-    batch = write_report(db, out_dir, statuses=("detected", "accepted"))
+    batch = write_report(db, out_dir, statuses=("detected", "accepted"), draft=True)
     return DemoResult(Path(db_path), server.base_url, {r.platform: r.stored for r in results}, store.stats(db), batch)

@@ -1,16 +1,26 @@
 """The takedown queue: one row per actionable post, moved through a checked lifecycle.
 
+    detected → accepted | rejected                        (review)
+    accepted → submitted (platform, channel, ticket id, time)
+    submitted → removed | rejected_by_platform | no_response
+    removed → reappeared (linked to the new hit that repeats it)
+
 Every transition is validated against ``TRANSITIONS`` and recorded in ``queue_events``
-with its actor and time, so the history of an item can always be replayed.
+with its actor and time, so the history of an item can always be replayed. New hits whose
+text is a near-duplicate of a removed item are queued with ``reappeared_from`` pointing at
+it, and the removed item moves to ``reappeared``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
 
+from . import similarity
 from .store import now_iso
 
 ACTIONABLE_TIERS = ("level1", "level2")
@@ -27,21 +37,64 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "reappeared": (),
 }
 STATUSES = tuple(TRANSITIONS)
+#: Outcomes a platform gives a submitted report.
+OUTCOMES = ("removed", "rejected_by_platform", "no_response")
 
 
 class TransitionError(ValueError):
     """A queue item cannot move to the requested status."""
 
 
+@dataclass(frozen=True)
+class Filters:
+    """Which queue items a listing or bulk operation applies to (all given conditions must hold)."""
+
+    status: str | tuple[str, ...] | None = None
+    platform: str | None = None
+    tier: str | None = None
+    since: str | None = None  # queued on or after (ISO date or time)
+    until: str | None = None  # queued before the end of this date
+    account: str | None = None  # author id or nickname
+    batch_id: str | None = None
+
+    def sql(self) -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        if self.status:
+            statuses = [self.status] if isinstance(self.status, str) else list(self.status)
+            unknown = set(statuses) - set(STATUSES)
+            if unknown:
+                raise ValueError(f"unknown status {', '.join(sorted(unknown))}; statuses are: {', '.join(STATUSES)}")
+            where.append(f"q.status IN ({', '.join('?' * len(statuses))})")
+            params += statuses
+        for column, value in (("q.platform", self.platform), ("q.tier", self.tier), ("q.batch_id", self.batch_id)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if self.since:
+            where.append("q.created_at >= ?")
+            params.append(self.since)
+        if self.until:
+            # A bare date means the whole day: compare against the day after.
+            where.append("q.created_at < ?" if "T" in self.until else "date(q.created_at) <= date(?)")
+            params.append(self.until)
+        if self.account:
+            where.append("(p.author_id = ? OR p.author_name = ?)")
+            params += [self.account, self.account]
+        return where, params
+
+
 def enqueue(db: sqlite_utils.Database, detections: Iterable[Mapping[str, Any]], actor: str = "grayscan") -> int:
     """Add level1/level2 detections to the queue as ``detected``; returns how many were new.
 
     A post already queued keeps its place and history; only its tier is refreshed while it is
-    still awaiting review.
+    still awaiting review. A new hit that repeats a removed item (MinHash near-duplicate) is
+    linked to it through ``reappeared_from`` and the removed item becomes ``reappeared``.
     """
     at = now_iso()
     new = 0
     with db.atomic():
+        removed = _removed_signatures(db)
         for det in detections:
             if det["tier"] not in ACTIONABLE_TIERS:
                 continue
@@ -51,6 +104,8 @@ def enqueue(db: sqlite_utils.Database, detections: Iterable[Mapping[str, Any]], 
                 if row[1] == "detected":
                     db.execute("UPDATE queue SET tier = ?, updated_at = ? WHERE id = ?", [det["tier"], at, row[0]])
                 continue
+            sig = _store_signature(db, key, det.get("text"))
+            repeated = _best_match(sig, removed)
             db["queue"].insert(
                 {
                     "platform": key[0],
@@ -59,11 +114,50 @@ def enqueue(db: sqlite_utils.Database, detections: Iterable[Mapping[str, Any]], 
                     "status": "detected",
                     "created_at": at,
                     "updated_at": at,
+                    "reappeared_from": repeated[0] if repeated else None,
                 }
             )
-            _record(db, db["queue"].last_pk, None, "detected", actor, at, None)
+            new_id = db["queue"].last_pk
+            note = None
+            if repeated:
+                old_id, score = repeated
+                note = f"repeats removed item #{old_id} (similarity {score:.2f})"
+                transition(db, old_id, "reappeared", actor=actor,
+                           note=f"reappeared as #{new_id} ({key[0]} {key[1]}, similarity {score:.2f})")
+                removed = [(i, s) for i, s in removed if i != old_id]
+            _record(db, new_id, None, "detected", actor, at, note)
             new += 1
     return new
+
+
+def _store_signature(db: sqlite_utils.Database, key: list[str], text: str | None):
+    if text is None:
+        row = db.execute("SELECT coalesce(title, '') || ' ' || coalesce(text, '') FROM posts "
+                         "WHERE platform = ? AND post_id = ?", key).fetchone()
+        text = row[0] if row else ""
+    sig = similarity.signature(text)
+    if sig is not None:
+        db["signatures"].upsert({"platform": key[0], "post_id": key[1], "minhash": similarity.to_blob(sig)},
+                                pk=("platform", "post_id"))
+    return sig
+
+
+def _removed_signatures(db: sqlite_utils.Database) -> list[tuple[int, Any]]:
+    rows = db.execute(
+        "SELECT q.id, s.minhash FROM queue q JOIN signatures s ON s.platform = q.platform AND s.post_id = q.post_id "
+        "WHERE q.status = 'removed'"
+    ).fetchall()
+    return [(item_id, similarity.from_blob(blob)) for item_id, blob in rows]
+
+
+def _best_match(sig, candidates: list[tuple[int, Any]]) -> tuple[int, float] | None:
+    if sig is None or not candidates:
+        return None
+    scores = similarity.similarities(sig, [s for _, s in candidates])
+    best = int(scores.argmax())
+    if scores[best] < similarity.THRESHOLD:
+        return None
+    return candidates[best][0], float(scores[best])
 
 
 def transition(
@@ -91,10 +185,48 @@ def transition(
         _record(db, item_id, current, to_status, actor, at, note)
 
 
+def submit(
+    db: sqlite_utils.Database,
+    item_id: int,
+    *,
+    channel: str,
+    actor: str,
+    ticket_id: str | None = None,
+    batch_id: str | None = None,
+    note: str | None = None,
+) -> None:
+    """Mark an accepted (or re-submittable) item as submitted through ``channel``, now."""
+    transition(db, item_id, "submitted", actor=actor, note=note, channel=channel, ticket_id=ticket_id,
+               batch_id=batch_id, submitted_at=now_iso())
+
+
+def set_ticket(db: sqlite_utils.Database, item_id: int, ticket_id: str, *, actor: str) -> None:
+    """Record the ticket id a platform gave a submitted report (kept in the history too)."""
+    row = db.execute("SELECT status FROM queue WHERE id = ?", [item_id]).fetchone()
+    if row is None:
+        raise TransitionError(f"no queue item {item_id}")
+    if row[0] not in ("submitted", *OUTCOMES):
+        raise TransitionError(f"item {item_id} is {row[0]}: only submitted items have a ticket id")
+    at = now_iso()
+    with db.atomic():
+        db["queue"].update(item_id, {"ticket_id": ticket_id, "updated_at": at})
+        _record(db, item_id, row[0], row[0], actor, at, f"ticket id {ticket_id}")
+
+
 def _record(db, item_id, from_status, to_status, actor, at, note) -> None:
     db["queue_events"].insert(
         {"queue_id": item_id, "from_status": from_status, "to_status": to_status, "actor": actor, "at": at, "note": note}
     )
+
+
+_ITEMS_SQL = """
+    SELECT q.*, p.url, p.text, p.title, p.author_id, p.author_name, p.published_at,
+           a.homepage_url, d.score, d.reasons, d.matches
+    FROM queue q
+    LEFT JOIN posts p ON p.platform = q.platform AND p.post_id = q.post_id
+    LEFT JOIN accounts a ON a.platform = q.platform AND a.account_id = p.author_id
+    LEFT JOIN detections d ON d.platform = q.platform AND d.post_id = q.post_id
+"""
 
 
 def items(
@@ -104,31 +236,79 @@ def items(
     platform: str | None = None,
     tier: str | None = None,
     since: str | None = None,
+    until: str | None = None,
+    account: str | None = None,
+    batch_id: str | None = None,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Queue items joined with their post and detection, newest first, filtered as asked."""
-    where, params = [], []
-    if status:
-        statuses = [status] if isinstance(status, str) else list(status)
-        where.append(f"q.status IN ({', '.join('?' * len(statuses))})")
-        params += statuses
-    if platform:
-        where.append("q.platform = ?")
-        params.append(platform)
-    if tier:
-        where.append("q.tier = ?")
-        params.append(tier)
-    if since:
-        where.append("q.created_at >= ?")
-        params.append(since)
-    sql = f"""
-        SELECT q.*, p.url, p.text, p.title, p.author_id, p.author_name, p.published_at,
-               a.homepage_url, d.score, d.reasons, d.matches
-        FROM queue q
-        LEFT JOIN posts p ON p.platform = q.platform AND p.post_id = q.post_id
-        LEFT JOIN accounts a ON a.platform = q.platform AND a.account_id = p.author_id
-        LEFT JOIN detections d ON d.platform = q.platform AND d.post_id = q.post_id
-        {"WHERE " + " AND ".join(where) if where else ""}
-        ORDER BY q.id DESC {"LIMIT " + str(int(limit)) if limit else ""}
-    """
+    status = status if status is None or isinstance(status, str) else tuple(status)
+    filters = Filters(status, platform, tier, since, until, account, batch_id)
+    return select(db, filters, limit=limit)
+
+
+def select(db: sqlite_utils.Database, filters: Filters, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Queue items matching ``filters``, newest first."""
+    where, params = filters.sql()
+    sql = (_ITEMS_SQL + ("WHERE " + " AND ".join(where) if where else "") + " ORDER BY q.id DESC"
+           + (f" LIMIT {int(limit)}" if limit else ""))
     return list(db.query(sql, params))
+
+
+def item(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
+    """One queue item with its post and detection, or None."""
+    rows = list(db.query(_ITEMS_SQL + " WHERE q.id = ?", [item_id]))
+    return rows[0] if rows else None
+
+
+def history(db: sqlite_utils.Database, item_id: int) -> list[dict[str, Any]]:
+    """The item's transitions, oldest first."""
+    return list(db.query("SELECT * FROM queue_events WHERE queue_id = ? ORDER BY id", [item_id]))
+
+
+def rechecks(db: sqlite_utils.Database, item_id: int) -> list[dict[str, Any]]:
+    """The item's recheck records, oldest first."""
+    return list(db.query("SELECT * FROM rechecks WHERE queue_id = ? ORDER BY id", [item_id]))
+
+
+def label_records(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
+    """Reviewers' decisions as labelled training records, one per reviewed item.
+
+    The label is the item's tier when its latest review decision was accept, ``none`` when it
+    was reject; the shape is what ``grayscan train --extra`` reads.
+    """
+    sql = """
+        SELECT q.id, q.platform, q.post_id, q.tier, p.title, p.text, e.to_status, e.actor, e.at
+        FROM queue q
+        JOIN queue_events e ON e.id = (
+            SELECT max(id) FROM queue_events WHERE queue_id = q.id AND to_status IN ('accepted', 'rejected'))
+        JOIN posts p ON p.platform = q.platform AND p.post_id = q.post_id
+        ORDER BY q.id
+    """
+    for item_id, platform, post_id, tier, title, text, decision, actor, at in db.execute(sql).fetchall():
+        body = text or ""
+        if title and title not in body:
+            body = f"{title}\n{body}"
+        if not body.strip():
+            continue
+        yield {
+            "text": body,
+            "label": tier if decision == "accepted" else "none",
+            "platform": platform,
+            "post_id": post_id,
+            "queue_id": item_id,
+            "decided_by": actor,
+            "decided_at": at,
+            "source": "queue-review",
+        }
+
+
+def counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Items per status (every status listed, zero included)."""
+    found = dict(db.execute("SELECT status, count(*) FROM queue GROUP BY status").fetchall())
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
+def as_json_list(value: str | None) -> list:
+    """A JSON list column (reasons, matches) decoded, [] when empty."""
+    return json.loads(value) if value else []

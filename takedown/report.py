@@ -1,15 +1,22 @@
-"""Takedown reports: one batch of queue items written as CSV, JSON and a self-contained HTML file.
+"""Takedown reports: one batch of queue items written as CSV, JSON, a self-contained HTML file
+and optionally PDF.
+
+A real batch covers one platform's accepted items and moves them to ``submitted`` with the
+batch id and channel; a draft (``draft=True``) may include unreviewed items and changes nothing.
 
 Post text is hostile input: the HTML is rendered by Jinja2 with autoescaping, carries a
-Content-Security-Policy that forbids scripts, and shows URLs as text rather than links.
+Content-Security-Policy that forbids scripts, shows URLs as text rather than links, and
+embeds screenshots only as ``data:`` URIs of recognised image types.
 """
 
 from __future__ import annotations
 
 import base64
-import importlib.metadata
 import csv
+import hashlib
+import importlib.metadata
 import json
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,14 +26,28 @@ from typing import Any
 import sqlite_utils
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from .queue import items as queue_items
+from .queue import Filters, as_json_list, select, submit
 from .store import now_iso
 
 EXCERPT_CHARS = 400
+#: Screenshots larger than this are referenced by hash only, not embedded.
+MAX_EMBED_BYTES = 5_000_000
 CSV_FIELDS = [
     "queue_id", "platform", "post_id", "tier", "score", "criterion", "matched_terms", "url", "author_name",
-    "account_url", "published_at", "excerpt", "evidence_sha256",
+    "account_id", "account_url", "published_at", "excerpt", "evidence_sha256",
 ]  # fmt: skip
+#: Where each platform takes reports by default (its own in-app/web report form).
+DEFAULT_CHANNELS = {
+    "weibo": "weibo-report (kefu.weibo.com / in-app 举报)",
+    "bilibili": "bilibili-report (in-app 举报)",
+    "douyin": "douyin-report (in-app 举报)",
+    "kuaishou": "kuaishou-report (in-app 举报)",
+    "xiaohongshu": "xiaohongshu-report (in-app 举报)",
+    "tieba": "tieba-report (in-app 举报)",
+    "zhihu": "zhihu-report (in-app 举报)",
+}
+_IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
+
 
 def _version() -> str:
     try:
@@ -36,6 +57,10 @@ def _version() -> str:
 
 
 _env = Environment(loader=PackageLoader("takedown", "templates"), autoescape=select_autoescape(["html"]))
+
+
+class ReportError(ValueError):
+    """A report that cannot be written as asked."""
 
 
 @dataclass(frozen=True)
@@ -49,12 +74,19 @@ class ReportBatch:
     csv: Path
     json: Path
     item_ids: list[int]
+    draft: bool = False
+    channel: str | None = None
+    pdf: Path | None = None
+
+
+def default_channel(platform: str | None) -> str:
+    return DEFAULT_CHANNELS.get(platform or "", f"{platform or 'platform'}-report")
 
 
 def _marked_excerpt(text: str, matches: list[dict[str, Any]]) -> list[tuple[str, bool]]:
     """``text`` cut to EXCERPT_CHARS, split into (part, is_match) pieces for highlighting."""
     text = text[:EXCERPT_CHARS]
-    spans = sorted((m["start"], m["end"]) for m in matches if m.get("end", 0) <= len(text))
+    spans = sorted((m["start"], m["end"]) for m in matches if "start" in m and m.get("end", 0) <= len(text))
     parts, cursor = [], 0
     for start, end in spans:
         if start < cursor:
@@ -65,6 +97,15 @@ def _marked_excerpt(text: str, matches: list[dict[str, Any]]) -> list[tuple[str,
     return [p for p in parts if p[0]]
 
 
+def _data_uri(path: Path) -> str | None:
+    """The image at ``path`` as a data: URI, or None when missing, too big or not an image."""
+    if not path.is_file() or path.stat().st_size > MAX_EMBED_BYTES:
+        return None
+    data = path.read_bytes()
+    mime = next((m for magic, m in _IMAGE_TYPES.items() if data.startswith(magic)), None)
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}" if mime else None
+
+
 def _evidence(db: sqlite_utils.Database, platform: str, post_id: str, embed: bool) -> list[dict[str, Any]]:
     rows = list(
         db.query(
@@ -73,10 +114,57 @@ def _evidence(db: sqlite_utils.Database, platform: str, post_id: str, embed: boo
         )
     )
     for row in rows:
-        path = Path(row["path"]) if row["path"] else None
-        if embed and row["kind"] == "screenshot" and path and path.is_file():
-            row["data_uri"] = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+        if embed and row["kind"] == "screenshot" and row["path"]:
+            row["data_uri"] = _data_uri(Path(row["path"]))
     return rows
+
+
+def _report_item(db: sqlite_utils.Database, row: dict[str, Any], embed: bool) -> dict[str, Any]:
+    matches = as_json_list(row["matches"])
+    return {
+        **row,
+        "reasons": as_json_list(row["reasons"]),
+        "matches": matches,
+        "terms": list(dict.fromkeys(m["term"] for m in matches if m.get("term"))),
+        "excerpt": _marked_excerpt(row["text"] or "", matches),
+        "evidence": _evidence(db, row["platform"], row["post_id"], embed),
+    }
+
+
+def _csv_row(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "queue_id": item["id"],
+        "platform": item["platform"],
+        "post_id": item["post_id"],
+        "tier": item["tier"],
+        "score": item["score"],
+        "criterion": "; ".join(item["reasons"]),
+        "matched_terms": "; ".join(item["terms"]),
+        "url": item["url"],
+        "author_name": item["author_name"],
+        "account_id": item["author_id"],
+        "account_url": item["homepage_url"],
+        "published_at": item["published_at"],
+        "excerpt": (item["text"] or "")[:EXCERPT_CHARS],
+        "evidence_sha256": " ".join(e["sha256"] for e in item["evidence"] if e["sha256"]),
+    }
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_pdf(html_path: Path, pdf_path: Path) -> Path:
+    """Render the report HTML to PDF with WeasyPrint, fetching nothing but embedded data: URIs."""
+    from weasyprint import HTML, default_url_fetcher
+
+    def fetch_embedded_only(url: str, *args: Any, **kwargs: Any):
+        if not url.startswith("data:"):
+            raise ValueError(f"report PDF fetches nothing external: {url[:80]}")
+        return default_url_fetcher(url, *args, **kwargs)
+
+    HTML(filename=str(html_path), url_fetcher=fetch_embedded_only).write_pdf(str(pdf_path))
+    return pdf_path
 
 
 def write_report(
@@ -87,71 +175,111 @@ def write_report(
     since: str | None = None,
     statuses: Iterable[str] = ("accepted",),
     embed_screenshots: bool = True,
+    draft: bool = False,
+    channel: str | None = None,
+    actor: str = "grayscan",
+    pdf: bool = False,
 ) -> ReportBatch:
-    """Write one report batch of the queue items in ``statuses`` (optionally one platform, since a date)."""
-    rows = queue_items(db, status=list(statuses), platform=platform, since=since)
+    """Write one report batch of the queue items in ``statuses`` (optionally one platform, since a date).
+
+    Unless ``draft``, the batch must be one platform's ``accepted`` items, which become
+    ``submitted`` with the batch id and ``channel`` (the platform's report form by default).
+    An empty non-draft batch writes no files and returns ``count == 0``.
+    """
+    statuses = tuple(statuses)
+    if not draft:
+        if set(statuses) != {"accepted"}:
+            raise ReportError(f"only accepted items can be submitted (asked for {', '.join(statuses)}); "
+                              "review them first, or write a draft")
+        if not platform:
+            raise ReportError("a submitted batch covers one platform: pass platform (see write_reports)")
+    rows = select(db, Filters(status=statuses, platform=platform, since=since))
     rows.reverse()  # oldest first reads naturally in a report
     generated = datetime.now(UTC)
-    batch_id = f"{platform or 'all'}-{generated:%Y%m%dT%H%M%SZ}"
+    prefix = "draft-" if draft else ""
+    batch_id = f"{prefix}{platform or 'all'}-{generated:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+    channel = None if draft else (channel or default_channel(platform))
     out = Path(out_dir)
+    paths = {ext: out / f"report-{batch_id}.{ext}" for ext in ("html", "csv", "json")}
+    if not rows and not draft:
+        return ReportBatch(batch_id, platform, 0, paths["html"], paths["csv"], paths["json"], [], draft, channel)
     out.mkdir(parents=True, exist_ok=True)
+    report_items = [_report_item(db, row, embed_screenshots) for row in rows]
+    generated_at = now_iso()
 
-    report_items = []
-    for row in rows:
-        matches = json.loads(row["matches"] or "[]")
-        reasons = json.loads(row["reasons"] or "[]")
-        evidence = _evidence(db, row["platform"], row["post_id"], embed_screenshots)
-        report_items.append(
-            {
-                **row,
-                "reasons": reasons,
-                "matches": matches,
-                "excerpt": _marked_excerpt(row["text"] or "", matches),
-                "evidence": evidence,
-            }
-        )
-
-    html_path = out / f"report-{batch_id}.html"
-    html_path.write_text(
+    paths["html"].write_text(
         _env.get_template("report.html").render(
             batch_id=batch_id,
             platform=platform,
+            channel=channel,
+            draft=draft,
             items=report_items,
-            generated_at=now_iso(),
+            generated_at=generated_at,
             version=_version(),
         ),
         encoding="utf-8",
     )
-
-    csv_path = out / f"report-{batch_id}.csv"
-    with open(csv_path, "w", encoding="utf-8-sig", newline="") as f:  # BOM: Excel opens Chinese correctly
+    with open(paths["csv"], "w", encoding="utf-8-sig", newline="") as f:  # BOM: Excel opens Chinese correctly
         writer = csv.DictWriter(f, CSV_FIELDS)
         writer.writeheader()
-        for item in report_items:
-            writer.writerow(
-                {
-                    "queue_id": item["id"],
-                    "platform": item["platform"],
-                    "post_id": item["post_id"],
-                    "tier": item["tier"],
-                    "score": item["score"],
-                    "criterion": "; ".join(item["reasons"]),
-                    "matched_terms": "; ".join(dict.fromkeys(m["term"] for m in item["matches"])),
-                    "url": item["url"],
-                    "author_name": item["author_name"],
-                    "account_url": item["homepage_url"],
-                    "published_at": item["published_at"],
-                    "excerpt": (item["text"] or "")[:EXCERPT_CHARS],
-                    "evidence_sha256": " ".join(e["sha256"] for e in item["evidence"] if e["sha256"]),
-                }
-            )
-
-    json_path = out / f"report-{batch_id}.json"
-    json_items = [{k: v for k, v in item.items() if k != "excerpt"} for item in report_items]
-    for item in json_items:
-        item["evidence"] = [{k: v for k, v in e.items() if k != "data_uri"} for e in item["evidence"]]
-    json_path.write_text(
-        json.dumps({"batch_id": batch_id, "platform": platform, "items": json_items}, ensure_ascii=False, indent=1),
+        writer.writerows(_csv_row(item) for item in report_items)
+    json_items = []
+    for item in report_items:
+        plain = {k: v for k, v in item.items() if k != "excerpt"}
+        plain["evidence"] = [{k: v for k, v in e.items() if k != "data_uri"} for e in item["evidence"]]
+        json_items.append(plain)
+    paths["json"].write_text(
+        json.dumps(
+            {"batch_id": batch_id, "platform": platform, "channel": channel, "draft": draft,
+             "generated_at": generated_at, "items": json_items},
+            ensure_ascii=False, indent=1,
+        ),
         encoding="utf-8",
     )
-    return ReportBatch(batch_id, platform, len(report_items), html_path, csv_path, json_path, [i["id"] for i in rows])
+    pdf_path = write_pdf(paths["html"], out / f"report-{batch_id}.pdf") if pdf else None
+
+    item_ids = [row["id"] for row in rows]
+    with db.atomic():
+        if not draft:
+            for item_id in item_ids:
+                submit(db, item_id, channel=channel, actor=actor, batch_id=batch_id, note=f"report batch {batch_id}")
+        db["report_batches"].insert(
+            {
+                "batch_id": batch_id,
+                "platform": platform,
+                "channel": channel,
+                "draft": int(draft),
+                "created_at": generated_at,
+                "created_by": actor,
+                "items": len(rows),
+                "html_path": str(paths["html"]),
+                "html_sha256": _sha256(paths["html"]),
+                "csv_path": str(paths["csv"]),
+                "json_path": str(paths["json"]),
+                "pdf_path": str(pdf_path) if pdf_path else None,
+            }
+        )
+    return ReportBatch(batch_id, platform, len(rows), paths["html"], paths["csv"], paths["json"], item_ids, draft,
+                       channel, pdf_path)
+
+
+def write_reports(
+    db: sqlite_utils.Database,
+    out_dir: str | Path,
+    *,
+    platform: str | None = None,
+    since: str | None = None,
+    channel: str | None = None,
+    actor: str = "grayscan",
+    pdf: bool = False,
+) -> list[ReportBatch]:
+    """Submit accepted items as one batch per platform (just ``platform`` when given)."""
+    where = "status = 'accepted'" + (" AND created_at >= ?" if since else "")
+    platforms = [platform] if platform else [
+        r[0] for r in db.execute(f"SELECT DISTINCT platform FROM queue WHERE {where} ORDER BY 1",
+                                 [since] if since else []).fetchall()
+    ]
+    return [
+        write_report(db, out_dir, platform=p, since=since, channel=channel, actor=actor, pdf=pdf)
+        for p in platforms
+    ]

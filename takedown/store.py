@@ -17,6 +17,8 @@ from typing import Any
 
 import sqlite_utils
 
+from .fts import index_text
+
 DEFAULT_DB = "grayscan.db"
 
 #: Bound on stored post text; post text is hostile input and must not grow the DB unboundedly.
@@ -155,8 +157,80 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db["detections"].create_index(["tier"])
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Takedown lifecycle, rechecks, near-duplicate signatures, report batches, shared account
+    lists, gang clusters and a jieba-segmented full-text index of posts."""
+    db["posts"].add_column("search_text", str)
+    for rowid, title, text in db.execute("SELECT rowid, title, text FROM posts").fetchall():
+        db.execute("UPDATE posts SET search_text = ? WHERE rowid = ?", [index_text(title, text), rowid])
+    db["posts"].enable_fts(["search_text"], create_triggers=True, tokenize="unicode61")
+    db["queue"].add_column("submitted_at", str)
+    db["queue"].add_column("last_checked_at", str)
+    db["rechecks"].create(
+        {
+            "id": int,
+            "queue_id": int,
+            "checked_at": str,
+            "url": str,
+            "http_status": int,
+            "outcome": str,  # removed | up | error
+            "marker": str,  # why it counts as removed (HTTP status or the platform's deleted marker)
+            "body_sha256": str,
+            "note": str,
+        },
+        pk="id",
+        foreign_keys=[("queue_id", "queue", "id")],
+    )
+    db["rechecks"].create_index(["queue_id"])
+    db["signatures"].create({"platform": str, "post_id": str, "minhash": bytes}, pk=("platform", "post_id"))
+    db["report_batches"].create(
+        {
+            "batch_id": str,
+            "platform": str,
+            "channel": str,
+            "draft": int,
+            "created_at": str,
+            "created_by": str,
+            "items": int,
+            "html_path": str,
+            "html_sha256": str,
+            "csv_path": str,
+            "json_path": str,
+            "pdf_path": str,
+        },
+        pk="batch_id",
+    )
+    db["shared_accounts"].create(
+        {
+            "source": str,
+            "platform": str,
+            "account_key": str,
+            "key_kind": str,  # plain | hmac
+            "nickname": str,
+            "tier": str,
+            "cluster_id": str,
+            "hits": int,
+            "first_seen": str,
+            "last_seen": str,
+            "imported_at": str,
+        },
+        pk=("source", "platform", "account_key"),
+    )
+    db["shared_contacts"].create(
+        {"source": str, "platform": str, "account_key": str, "type": str, "value": str, "key_kind": str},
+        pk=("source", "platform", "account_key", "type", "value"),
+    )
+    db["shared_contacts"].create_index(["value"])
+    db["account_clusters"].create(
+        {"platform": str, "account_id": str, "cluster_id": str, "computed_at": str}, pk=("platform", "account_id")
+    )
+    db["contacts"].create_index(["type", "value"])
+    db["detections"].create_index(["platform", "tier"])
+
+
 #: Ordered forward migrations; index i brings the schema from version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+#: Never edit a released migration: append a new one.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -235,7 +309,9 @@ POST_FIELDS = (
 def upsert_posts(db: sqlite_utils.Database, posts: Iterable[Mapping[str, Any]]) -> int:
     """Insert or update posts keyed by (platform, post_id); returns how many rows were written.
 
-    ``first_seen`` is kept from the first write; everything else takes the newest values.
+    ``first_seen`` is kept from the first write; everything else takes the newest values. The
+    segmented ``search_text`` is computed here and indexed by triggers, so every write path
+    (crawler pipeline, import, demo) keeps the full-text index current.
     """
     rows = []
     for post in posts:
@@ -248,6 +324,7 @@ def upsert_posts(db: sqlite_utils.Database, posts: Iterable[Mapping[str, Any]]) 
         row["title"] = _bound(row["title"], 1000)
         row["raw"] = _raw_json(row["raw"])
         row["crawled_at"] = row["crawled_at"] or now_iso()
+        row["search_text"] = index_text(row["title"], row["text"])
         rows.append(row)
     if not rows:
         return 0
