@@ -1,132 +1,582 @@
-"""``grayscan queue``, ``grayscan report`` and ``grayscan db``: the takedown side of the store."""
+"""The takedown side of grayscan: ``queue``, ``report``, ``recheck``, ``accounts``, ``search``, ``sql``, ``db``.
+
+Thin click commands over ``takedown.*`` (and ``crawler.recheck`` for re-fetching). Tables and
+messages go to stderr; machine-readable output (``--json``, exports) goes to stdout or a file.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
 
 from .options import console, db_option, fail
 
+PLATFORMS_HELP = "weibo, bilibili, douyin, kuaishou, xiaohongshu, tieba, zhihu"
 
-def _open(db_path: str):
+
+def _open(db_path: str, read_only: bool = False):
     from takedown.store import StoreError, open_db
 
     try:
-        return open_db(db_path)
+        return open_db(db_path, read_only=read_only)
     except StoreError as exc:
         fail(str(exc))
 
 
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _fit(text: str | None, cells: int) -> str:
+    """``text`` on one line, cut to ``cells`` terminal cells (a CJK character takes two)."""
+    from rich.cells import cell_len
+
+    text = " ".join((text or "").split())
+    if cell_len(text) <= cells:
+        return text
+    while cell_len(text) > cells - 1:
+        text = text[:-1]
+    return text + "…"
+
+
+def _one_line(text: str | None, width: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# ---- queue --------------------------------------------------------------------------------------
+
+
+def filter_options(func: Callable) -> Callable:
+    """The queue filters shared by list, accept and reject."""
+    for option in reversed(
+        [
+            click.option("--status", help="Only items in this status (detected, accepted, submitted, removed, ...)."),
+            click.option("--platform", help=f"Only this platform ({PLATFORMS_HELP})."),
+            click.option("--tier", type=click.Choice(["level1", "level2"]), help="Only this tier."),
+            click.option("--since", help="Only items queued on or after this date (YYYY-MM-DD)."),
+            click.option("--until", help="Only items queued on or before this date (YYYY-MM-DD)."),
+            click.option("--account", help="Only posts by this account (id or nickname)."),
+            click.option("--batch", "batch_id", help="Only items of this report batch."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _filters(status=None, platform=None, tier=None, since=None, until=None, account=None, batch_id=None):
+    from takedown.queue import Filters
+
+    return Filters(status, platform, tier, since, until, account, batch_id)
+
+
 @click.group()
 def queue() -> None:
-    """Review the takedown queue: list, show, accept, reject."""
+    """Review the takedown queue: list, show, accept, reject, submit, mark, export-labels."""
 
 
 @queue.command("list")
 @db_option
-@click.option("--status", type=str, help="Only items in this status (detected, accepted, submitted, ...).")
-@click.option("--platform", help="Only this platform.")
-@click.option("--tier", type=click.Choice(["level1", "level2"]), help="Only this tier.")
-@click.option("--since", help="Only items queued on or after this date (YYYY-MM-DD).")
-@click.option("--limit", type=int, default=50, show_default=True)
-def queue_list(db_path: str, status: str | None, platform: str | None, tier: str | None, since: str | None,
-               limit: int) -> None:
-    """List queue items, newest first."""
-    from takedown.queue import items
+@filter_options
+@click.option("--limit", type=int, default=50, show_default=True, help="At most this many items (0: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines to stdout instead of a table.")
+def queue_list(db_path: str, limit: int, as_json: bool, **filters: Any) -> None:
+    """List queue items, newest first.
 
-    rows = items(_open(db_path), status=status, platform=platform, tier=tier, since=since, limit=limit)
-    table = Table(title=f"takedown queue ({len(rows)} shown)")
-    for column in ("id", "status", "tier", "platform", "author", "excerpt"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        text = (row["text"] or "").replace("\n", " ")
-        table.add_row(str(row["id"]), row["status"], row["tier"], row["platform"], row["author_name"] or "",
-                      text[:60], )
+    Example: grayscan queue list --status detected --platform weibo --tier level1 --since 2026-11-01
+    """
+    from takedown.queue import counts, select
+
+    db = _open(db_path)
+    try:
+        rows = select(db, _filters(**filters), limit=limit or None)
+    except ValueError as exc:
+        fail(str(exc))
+    if as_json:
+        for row in rows:
+            _echo_json(row)
+        return
+    table = Table(title=f"takedown queue — {len(rows)} shown", title_justify="left")
+    columns = {"id": "bold", "status": "cyan", "tier": "", "platform": "", "queued": "dim", "account": ""}
+    if console.width < 100:  # narrow terminal: the queue date is the first thing to go
+        del columns["queued"]
+    cells = [
+        {"id": str(row["id"]), "status": row["status"], "tier": row["tier"], "platform": row["platform"],
+         "queued": (row["created_at"] or "")[:10], "account": _fit(row["author_name"] or row["author_id"], 10)}
+        for row in rows
+    ]
+    used = sum(max([len(c) if c != "account" else 10] + [len(r[c]) for r in cells]) for c in columns if c != "account")
+    # The excerpt takes what the other columns leave, so each item stays on one line.
+    excerpt_cells = max(16, console.width - used - 10 - 3 * (len(columns) + 1) - 1)
+    for column, style in columns.items():
+        table.add_column(column, style=style, no_wrap=True)
+    table.add_column("excerpt", no_wrap=True)
+    for row, cell in zip(rows, cells, strict=True):
+        cell["tier"] = f"[{'red' if row['tier'] == 'level1' else 'yellow'}]{row['tier']}[/]"
+        table.add_row(*(cell[c] for c in columns), _fit(row["text"] or row["title"], excerpt_cells).replace("[", r"\["))
     console.print(table)
+    console.print("  ".join(f"{status} {n}" for status, n in counts(db).items() if n), style="dim")
 
 
 @queue.command("show")
 @db_option
 @click.argument("item_id", type=int)
 def queue_show(db_path: str, item_id: int) -> None:
-    """Show one queue item with its detection and history."""
-    db = _open(db_path)
-    from takedown.queue import items
+    """Show one queue item: post, detection, contacts, evidence, history and rechecks."""
+    from rich.markup import escape
 
-    row = next((r for r in items(db) if r["id"] == item_id), None)
+    from takedown.queue import as_json_list, history, item, rechecks
+
+    db = _open(db_path)
+    row = item(db, item_id)
     if row is None:
         fail(f"no queue item {item_id}")
-    console.print(f"[bold]#{row['id']}[/bold] {row['status']} {row['tier']} score={row['score']}")
-    console.print(f"{row['platform']} {row['post_id']} {row['url']}")
-    console.print(f"author: {row['author_name']} {row['homepage_url'] or ''}")
-    console.print("reasons: " + "; ".join(json.loads(row["reasons"] or "[]")))
-    console.print(row["text"] or "", markup=False)
-    for event in db.query("SELECT * FROM queue_events WHERE queue_id = ? ORDER BY id", [item_id]):
-        console.print(f"  {event['at']} {event['from_status'] or '-'} → {event['to_status']} by {event['actor']}"
-                      + (f": {event['note']}" if event["note"] else ""))
+    console.rule(f"#{row['id']} {row['status']} · {row['tier']} · score {row['score']}")
+    console.print(f"post     {row['platform']} {row['post_id']}  {escape(row['url'] or '')}")
+    console.print(f"account  {escape(row['author_name'] or '')} (id {row['author_id']}) {escape(row['homepage_url'] or '')}")
+    console.print(f"queued   {row['created_at']}   published {row['published_at'] or '?'}")
+    if row["batch_id"]:
+        console.print(f"submitted {row['submitted_at']} via {escape(row['channel'] or '')} batch {row['batch_id']}"
+                      f" ticket {row['ticket_id'] or '-'}")
+    if row["reappeared_from"]:
+        console.print(f"[magenta]reappearance of removed item #{row['reappeared_from']}[/magenta]")
+    for reason in as_json_list(row["reasons"]):
+        console.print(f"reason   {escape(reason)}")
+    terms = dict.fromkeys(m.get("term") for m in as_json_list(row["matches"]) if m.get("term"))
+    if terms:
+        console.print("terms    " + escape("、".join(terms)))
+    for contact in db.query("SELECT type, value FROM contacts WHERE platform = ? AND post_id = ?",
+                            [row["platform"], row["post_id"]]):
+        console.print(f"contact  {contact['type']} {escape(contact['value'])}")
+    for ev in db.query("SELECT kind, sha256, captured_at FROM evidence WHERE platform = ? AND post_id = ?",
+                       [row["platform"], row["post_id"]]):
+        console.print(f"evidence {ev['kind']} {ev['captured_at']} sha256 {ev['sha256']}")
+    console.rule("text", style="dim")
+    console.print((row["title"] + "\n" if row["title"] else "") + (row["text"] or ""), markup=False)
+    console.rule("history", style="dim")
+    for event in history(db, item_id):
+        console.print(f"{event['at']}  {event['from_status'] or '-'} → {event['to_status']}  by {escape(event['actor'])}"
+                      + (f": {escape(event['note'])}" if event["note"] else ""))
+    for check in rechecks(db, item_id):
+        console.print(f"{check['checked_at']}  recheck {check['outcome']} ({check['marker'] or check['note'] or ''})")
 
 
-def _decide(db_path: str, item_ids: tuple[int, ...], to_status: str, actor: str, note: str | None) -> None:
-    from takedown.queue import TransitionError, transition
+def _targets(db, item_ids: tuple[int, ...], filters, from_statuses: tuple[str, ...]) -> list[int]:
+    """Explicit ids, or every item matching the filters in one of ``from_statuses``."""
+    from takedown.queue import select
+
+    if item_ids:
+        return list(item_ids)
+    if not any(v for k, v in asdict(filters).items() if k != "status"):
+        fail("give item ids, or filters (--platform, --tier, --since, --until, --account, --batch) for a bulk change")
+    if filters.status and filters.status not in from_statuses:
+        fail(f"items in status {filters.status} cannot take this change (only {', '.join(from_statuses)})")
+    scoped = type(filters)(**{**asdict(filters), "status": filters.status or from_statuses})
+    return [row["id"] for row in reversed(select(db, scoped))]
+
+
+def _apply(db_path: str, item_ids: tuple[int, ...], filters: dict[str, Any], from_statuses: tuple[str, ...],
+           dry_run: bool, verb: str, change: Callable[[Any, int], str]) -> None:
+    """Apply ``change`` to each target item, reporting each refusal; exit 1 if any was refused."""
+    from takedown.queue import TransitionError
 
     db = _open(db_path)
-    failed = 0
-    for item_id in item_ids:
+    targets = _targets(db, item_ids, _filters(**filters), from_statuses)
+    if not targets:
+        console.print(f"[yellow]no items to {verb}[/yellow]")
+        return
+    if dry_run:
+        console.print(f"would {verb} {len(targets)} items: " + " ".join(f"#{i}" for i in targets))
+        return
+    refused = 0
+    for item_id in targets:
         try:
-            transition(db, item_id, to_status, actor=actor, note=note)
-            console.print(f"#{item_id} → {to_status}")
+            console.print(f"#{item_id} → {change(db, item_id)}")
         except TransitionError as exc:
-            failed += 1
+            refused += 1
             console.print(f"[red]refused:[/red] {exc}")
-    if failed:
+    console.print(f"{verb}: {len(targets) - refused} done, {refused} refused")
+    if refused:
         raise SystemExit(1)
 
 
-@queue.command("accept")
-@db_option
-@click.argument("item_ids", type=int, nargs=-1, required=True)
-@click.option("--actor", default="reviewer", show_default=True, help="Who decided (kept in the history).")
-@click.option("--note", help="Why.")
-def queue_accept(db_path: str, item_ids: tuple[int, ...], actor: str, note: str | None) -> None:
-    """Accept items for takedown."""
-    _decide(db_path, item_ids, "accepted", actor, note)
+def _decision_command(name: str, to_status: str, from_statuses: tuple[str, ...], summary: str):
+    @queue.command(name, help=f"{summary}\n\nGive item ids, or filters to {name} every matching item "
+                              f"({', '.join(from_statuses)}) at once; --dry-run shows which.")
+    @db_option
+    @click.argument("item_ids", type=int, nargs=-1)
+    @filter_options
+    @click.option("--actor", default="reviewer", show_default=True, help="Who decided (kept in the history).")
+    @click.option("--note", help="Why.")
+    @click.option("--dry-run", is_flag=True, help="List the items a filter selects; change nothing.")
+    def command(db_path, item_ids, actor, note, dry_run, **filters):
+        from takedown.queue import transition
+
+        def change(db, item_id):
+            transition(db, item_id, to_status, actor=actor, note=note)
+            return to_status
+
+        _apply(db_path, item_ids, filters, from_statuses, dry_run, name, change)
+
+    return command
 
 
-@queue.command("reject")
+queue_accept = _decision_command("accept", "accepted", ("detected", "rejected"), "Accept items for takedown.")
+queue_reject = _decision_command("reject", "rejected", ("detected", "accepted"),
+                                 "Reject items (not an abnormal rights-defense ad).")
+
+
+@queue.command("submit")
 @db_option
 @click.argument("item_ids", type=int, nargs=-1, required=True)
-@click.option("--actor", default="reviewer", show_default=True, help="Who decided (kept in the history).")
-@click.option("--note", help="Why.")
-def queue_reject(db_path: str, item_ids: tuple[int, ...], actor: str, note: str | None) -> None:
-    """Reject items (not an abnormal rights-defense ad)."""
-    _decide(db_path, item_ids, "rejected", actor, note)
+@click.option("--channel", help="Where it was reported (default: the platform's report form).")
+@click.option("--ticket", "ticket_id", help="Ticket / case id the platform gave.")
+@click.option("--actor", default="reviewer", show_default=True)
+@click.option("--note")
+def queue_submit(db_path: str, item_ids: tuple[int, ...], channel: str | None, ticket_id: str | None, actor: str,
+                 note: str | None) -> None:
+    """Mark items reported outside `grayscan report` as submitted, or add a ticket id to submitted ones."""
+    from takedown.queue import item, set_ticket, submit
+    from takedown.report import default_channel
+
+    def change(db, item_id):
+        row = item(db, item_id)
+        if row and row["status"] in ("submitted", "removed", "rejected_by_platform", "no_response") and ticket_id:
+            set_ticket(db, item_id, ticket_id, actor=actor)
+            return f"{row['status']} (ticket {ticket_id})"
+        submit(db, item_id, channel=channel or default_channel(row["platform"] if row else None), actor=actor,
+               ticket_id=ticket_id, note=note)
+        return "submitted"
+
+    _apply(db_path, item_ids, {}, (), False, "submit", change)
+
+
+@queue.command("mark")
+@db_option
+@click.argument("item_ids", type=int, nargs=-1, required=True)
+@click.option("--status", "to_status", required=True,
+              type=click.Choice(["removed", "rejected_by_platform", "no_response"]),
+              help="The platform's answer.")
+@click.option("--actor", default="reviewer", show_default=True)
+@click.option("--note", help="e.g. the platform's reason for rejecting the report.")
+def queue_mark(db_path: str, item_ids: tuple[int, ...], to_status: str, actor: str, note: str | None) -> None:
+    """Record a platform's answer to submitted items."""
+    from takedown.queue import transition
+
+    def change(db, item_id):
+        transition(db, item_id, to_status, actor=actor, note=note)
+        return to_status
+
+    _apply(db_path, item_ids, {}, (), False, "mark", change)
+
+
+@queue.command("export-labels")
+@db_option
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="JSON Lines file for `grayscan train --extra` ('-' for stdout).")
+def queue_export_labels(db_path: str, output: str) -> None:
+    """Write reviewers' accept/reject decisions as labelled training records (JSON Lines)."""
+    from takedown.queue import label_records
+
+    records = list(label_records(_open(db_path)))
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if output == "-":
+        sys.stdout.write(lines)
+    else:
+        Path(output).write_text(lines, encoding="utf-8")
+    labels: dict[str, int] = {}
+    for record in records:
+        labels[record["label"]] = labels.get(record["label"], 0) + 1
+    console.print(f"{len(records)} labelled records → {output} "
+                  + " ".join(f"{k}={v}" for k, v in sorted(labels.items())))
+
+
+# ---- report, recheck ----------------------------------------------------------------------------
 
 
 @click.command()
 @db_option
-@click.option("--platform", help="Only this platform (one batch per platform).")
+@click.option("--platform", help="Only this platform (otherwise one batch per platform).")
 @click.option("--since", help="Only items queued on or after this date (YYYY-MM-DD).")
 @click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
               help="Directory for the report files.")
-@click.option("--include-detected", is_flag=True, help="Also report items not yet reviewed (a draft batch).")
-def report(db_path: str, platform: str | None, since: str | None, out_dir: str, include_detected: bool) -> None:
-    """Write a takedown report batch (HTML, CSV, JSON) of accepted queue items."""
-    from takedown.report import write_report
+@click.option("--channel", help="Report channel recorded on the items (default: the platform's report form).")
+@click.option("--pdf", is_flag=True, help="Also write a PDF (WeasyPrint).")
+@click.option("--draft", is_flag=True, help="A draft of unreviewed and accepted items; marks nothing submitted.")
+@click.option("--actor", default="reviewer", show_default=True, help="Who submits (kept in the history).")
+def report(db_path: str, platform: str | None, since: str | None, out_dir: str, channel: str | None, pdf: bool,
+           draft: bool, actor: str) -> None:
+    """Write takedown report batches (HTML, CSV, JSON, optional PDF) of accepted items, one per platform;
+    their items become submitted with the batch id."""
+    from takedown.report import write_report, write_reports
 
-    statuses = ("accepted", "detected") if include_detected else ("accepted",)
-    batch = write_report(_open(db_path), out_dir, platform=platform, since=since, statuses=statuses)
-    if not batch.count:
-        console.print(f"[yellow]no {' or '.join(statuses)} items to report[/yellow]")
-    console.print(f"batch {batch.batch_id}: {batch.count} items")
-    for path in (batch.html, batch.csv, batch.json):
-        console.print(f"  {path}")
+    db = _open(db_path)
+    if draft:
+        batches = [write_report(db, out_dir, platform=platform, since=since, statuses=("detected", "accepted"),
+                                draft=True, actor=actor, pdf=pdf)]
+    else:
+        batches = write_reports(db, out_dir, platform=platform, since=since, channel=channel, actor=actor, pdf=pdf)
+    if not any(b.count for b in batches):
+        console.print("[yellow]no accepted items to report[/yellow] (review with `grayscan queue accept`)")
+        return
+    for batch in batches:
+        state = "draft" if batch.draft else f"submitted via {batch.channel}"
+        console.print(f"[bold]batch {batch.batch_id}[/bold]: {batch.count} items, {state}")
+        for path in (batch.html, batch.csv, batch.json, batch.pdf):
+            if path:
+                console.print(f"  {path}")
+
+
+@click.command()
+@db_option
+@click.option("--platform", help="Only this platform.")
+@click.option("--id", "ids", type=int, multiple=True, help="Only this queue item (repeatable).")
+@click.option("--limit", type=int, help="At most this many items (least recently checked first).")
+@click.option("--base-url", help="Fetch from this replica instead of the platforms (e.g. http://127.0.0.1:8000).")
+@click.option("--no-response-days", type=int, default=14, show_default=True,
+              help="Items still up this long after submission become no_response.")
+@click.option("--json", "as_json", is_flag=True, help="Print each result as JSON Lines on stdout.")
+def recheck(db_path: str, platform: str | None, ids: tuple[int, ...], limit: int | None, base_url: str | None,
+            no_response_days: int, as_json: bool) -> None:
+    """Re-fetch submitted items and mark them removed (404/410 or the platform's deleted page) or still up."""
+    from crawler.recheck import run_recheck
+
+    _open(db_path).close()
+    done = 0
+
+    def on_result(result: dict[str, Any]) -> None:
+        nonlocal done
+        done += 1
+        if as_json:
+            _echo_json(result)
+        change = f" → {result['new_status']}" if result.get("new_status") else ""
+        console.print(f"[{done}] #{result['queue_id']} {result['outcome']} ({result['marker'] or result.get('note')})"
+                      f"{change}")
+
+    summary = run_recheck(db_path, platform=platform, ids=list(ids) or None, limit=limit, base_url=base_url,
+                          no_response_days=no_response_days, overrides={"LOG_LEVEL": "ERROR"}, on_result=on_result)
+    if not summary.targets:
+        console.print("[yellow]nothing to recheck[/yellow] (no submitted items with a URL)")
+        return
+    console.print(f"rechecked {len(summary.results)}/{summary.targets}: "
+                  + ", ".join(f"{k} {v}" for k, v in summary.outcomes.items())
+                  + (" · status changes: " + ", ".join(f"{k} {v}" for k, v in summary.new_statuses.items())
+                     if summary.new_statuses else ""))
+    if len(summary.results) < summary.targets:
+        fail(f"{summary.targets - len(summary.results)} items got no result; run again", code=1)
+
+
+# ---- accounts -----------------------------------------------------------------------------------
+
+
+@click.group()
+def accounts() -> None:
+    """Alliance account lists: export, import, match phones, gang clusters, keys."""
+
+
+def _key(key_file: str | None) -> bytes | None:
+    from takedown.accounts import ListError, load_key
+
+    if key_file is None:
+        return None
+    try:
+        return load_key(key_file)
+    except ListError as exc:
+        fail(str(exc))
+
+
+key_file_option = click.option("--key-file", type=click.Path(dir_okay=False),
+                               help="Alliance HMAC key (hex or raw bytes); never stored in the database.")
+
+
+@accounts.command("export")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "stix"]), default="json", show_default=True)
+@click.option("--hashed", is_flag=True, help="Replace every identifier by its HMAC-SHA256 under --key-file.")
+@key_file_option
+@click.option("--producer", default="grayscan", show_default=True, help="Your organisation's name in the list.")
+@click.option("--tlp", type=click.Choice(["white", "green", "amber", "red"]), default="amber", show_default=True,
+              help="TLP marking of a STIX export.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-", show_default=True)
+def accounts_export(db_path: str, fmt: str, hashed: bool, key_file: str | None, producer: str, tlp: str,
+                    output: str) -> None:
+    """Export offending accounts (tier, hits, first/last seen, cluster, contacts) as CSV, JSON or STIX 2.1."""
+    from takedown.accounts import list_entries, offending_accounts, to_csv, to_json, to_stix
+    from takedown.clusters import refresh_clusters
+
+    if hashed and not key_file:
+        fail("--hashed needs --key-file (an alliance key; plain or salted hashes of phone numbers are reversible)")
+    if key_file and not hashed:
+        fail("--key-file is only used with --hashed")
+    key = _key(key_file)
+    db = _open(db_path)
+    refresh_clusters(db)
+    entries = list_entries(offending_accounts(db), key=key)
+    text = {"csv": lambda: to_csv(entries), "json": lambda: to_json(entries, producer),
+            "stix": lambda: to_stix(entries, producer, tlp).serialize(pretty=True)}[fmt]()
+    if output == "-":
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+    console.print(f"{len(entries)} accounts exported as {fmt}{' (hashed)' if hashed else ''} → {output}")
+
+
+@accounts.command("import")
+@db_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", required=True, help="The member the list comes from (provenance).")
+def accounts_import(db_path: str, file: str, source: str) -> None:
+    """Merge another member's list (CSV, JSON or STIX, plain or hashed); re-importing adds nothing."""
+    from takedown.accounts import ListError, import_list
+
+    try:
+        summary = import_list(_open(db_path), file, source)
+    except ListError as exc:
+        fail(str(exc))
+    console.print(f"{source}: {summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
+                  f"{summary.contacts_added} contacts added")
+    for problem in summary.skipped:
+        console.print(f"[yellow]skipped[/yellow] {problem}")
+
+
+@accounts.command("match")
+@db_option
+@click.option("--phones", "phones_file", required=True, type=click.File(encoding="utf-8-sig"),
+              help="One phone number (or a hashed number from a hashed list) per line; '-' for stdin.")
+@key_file_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines on stdout.")
+def accounts_match(db_path: str, phones_file, key_file: str | None, as_json: bool) -> None:
+    """Say which numbers (e.g. callers behind complaints) appear as contacts in ads or on shared lists."""
+    from takedown.accounts import match_phones
+
+    results = match_phones(_open(db_path), phones_file, key=_key(key_file))
+    if as_json:
+        for match in results:
+            _echo_json({**asdict(match), "found": match.found})
+    table = Table(title="phone matches", title_justify="left")
+    for column in ("input", "E.164", "in ads", "on lists", "accounts / note"):
+        table.add_column(column, overflow="fold")
+    for m in results:
+        accounts_seen = sorted({f"{a['platform']}:{a['account_name'] or a['account_id']}" for a in m.ads}
+                               | {f"{e['source']}/{e['platform']}" for e in m.lists})
+        table.add_row(m.input, m.e164 or "", str(len(m.ads)), str(len(m.lists)),
+                      m.error or m.note or ", ".join(accounts_seen), style="bold red" if m.found else "")
+    console.print(table)
+    found = sum(m.found for m in results)
+    bad = sum(bool(m.error) for m in results)
+    console.print(f"{found} of {len(results)} numbers found" + (f"; {bad} unreadable" if bad else ""))
+
+
+@accounts.command("clusters")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines on stdout.")
+def accounts_clusters(db_path: str, as_json: bool) -> None:
+    """Group offending accounts linked by shared contacts or near-duplicate ad templates."""
+    from takedown.clusters import refresh_clusters
+
+    clusters = refresh_clusters(_open(db_path))
+    if as_json:
+        for c in clusters:
+            _echo_json(asdict(c))
+    table = Table(title=f"{len(clusters)} clusters", title_justify="left")
+    for column in ("cluster", "accounts", "shared contacts", "template links"):
+        table.add_column(column, overflow="fold")
+    for c in clusters:
+        table.add_row(c.cluster_id, "\n".join(f"{p}:{a}" for p, a in c.accounts),
+                      "\n".join(f"{t} {v}" for t, v in c.shared_contacts), str(c.template_links))
+    console.print(table)
+
+
+@accounts.command("keygen")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False))
+def accounts_keygen(output: str) -> None:
+    """Create a random 32-byte alliance key file (hex, readable only by you)."""
+    import os
+    import secrets
+
+    path = Path(output)
+    if path.exists():
+        fail(f"{path} exists; not overwriting a key")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32) + "\n")
+    console.print(f"key written to {path} (share it with alliance members only, out of band)")
+
+
+# ---- research: search, sql, db ------------------------------------------------------------------
+
+
+@click.command()
+@db_option
+@click.argument("query")
+@click.option("--platform", help="Only this platform.")
+@click.option("--tier", type=click.Choice(["level1", "level2", "none"]), help="Only posts tiered so.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--raw", is_flag=True, help="Pass QUERY to SQLite FTS5 unchanged (OR, NOT, NEAR, prefix*).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines on stdout.")
+def search(db_path: str, query: str, platform: str | None, tier: str | None, limit: int, raw: bool,
+           as_json: bool) -> None:
+    """Full-text search of stored posts; Chinese works (jieba-segmented index): grayscan search 贷款"""
+    from takedown.search import search_posts
+
+    try:
+        rows = search_posts(_open(db_path), query, platform=platform, tier=tier, limit=limit, raw=raw)
+    except ValueError as exc:
+        fail(str(exc))
+    if as_json:
+        for row in rows:
+            _echo_json(row)
+        return
+    table = Table(title=f"{len(rows)} posts matching {query}", title_justify="left")
+    for column in ("platform", "post", "tier", "queue", "account", "snippet"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        queue_state = f"#{row['queue_id']} {row['queue_status']}" if row["queue_id"] else ""
+        table.add_row(row["platform"], row["post_id"], row["tier"] or "", queue_state,
+                      _one_line(row["author_name"], 16), row["snippet"].replace("[", r"\["))
+    console.print(table)
+
+
+@click.command()
+@db_option
+@click.argument("statement")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+def sql(db_path: str, statement: str, fmt: str) -> None:
+    """Run one SQL statement on a read-only connection: grayscan sql "SELECT platform, count(*) FROM posts GROUP BY 1" """
+    from takedown.search import run_sql
+    from takedown.store import StoreError
+
+    try:
+        columns, rows = run_sql(db_path, statement)
+    except StoreError as exc:
+        fail(str(exc))
+    if fmt == "json":
+        for row in rows:
+            _echo_json(dict(zip(columns, row, strict=True)))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        table = Table(title=f"{len(rows)} rows", title_justify="left")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if v is None else _one_line(str(v), 80).replace("[", r"\[") for v in row))
+        console.print(table)
 
 
 @click.group()
 def db() -> None:
-    """Inspect the database."""
+    """Inspect the database; serve it to researchers with Datasette."""
 
 
 @db.command("stats")
@@ -150,4 +600,16 @@ def db_stats(db_path: str, as_json: bool) -> None:
         console.print(table)
 
 
-COMMANDS = [queue, report, db]
+@db.command("metadata")
+@db_option
+def db_metadata(db_path: str) -> None:
+    """Print Datasette metadata (canned research queries) for this database:
+
+    grayscan db metadata --db grayscan.db > metadata.yml && datasette grayscan.db -m metadata.yml
+    """
+    from takedown.datasette import metadata_yaml
+
+    click.echo(metadata_yaml(Path(db_path).stem), nl=False)
+
+
+COMMANDS = [queue, report, recheck, accounts, search, sql, db]

@@ -20,6 +20,8 @@ NUM_PERM = 64
 SHINGLE = 3
 #: Estimated Jaccard similarity from which two texts count as the same template.
 THRESHOLD = 0.6
+#: datasketch's hashing scheme, fixed so stored signatures stay comparable across upgrades.
+SCHEME = "affine32"
 _DIGITS = re.compile(r"\d+")
 
 
@@ -37,9 +39,14 @@ def signature(text: str) -> np.ndarray | None:
     grams = shingles(text)
     if not grams:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=1)
+    minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
     minhash.update_batch(list(grams))
     return minhash.hashvalues.astype(np.uint64)
+
+
+def as_minhash(sig: np.ndarray) -> MinHash:
+    """A datasketch MinHash carrying a stored signature (for MinHashLSH)."""
+    return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=sig, scheme=SCHEME)
 
 
 def to_blob(sig: np.ndarray) -> bytes:
