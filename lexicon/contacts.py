@@ -1,20 +1,30 @@
-"""Contact hand-offs in post text: phones, WeChat and QQ ids, URLs, with normalized values."""
+"""Contact hand-offs in post text: phones, WeChat, QQ and Telegram ids, URLs and e-mails, normalized.
+
+Parsing runs on the ``contact`` view (NFKC, case fold, t2s, and every digit-like character as an
+ASCII digit: １ ① ❶ ⑴ ⁹ 一 壹 ㊄ …), so 电话一三九一二三四五六七八 is +8613912345678. Spans are
+mapped back to the original text. Numbers that are prices, dates, amounts or order/card numbers
+are not contacts: digit runs must stand alone, and a unit or an order/card label next to one
+vetoes it.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass
 
-from .normalize import strict_view
+import phonenumbers
 
-_CN_DIGITS = str.maketrans("零〇一二三四五六七八九壹贰叁肆伍陆柒捌玖两", "001234567891234567892")
+from .normalize import contact_view
+
+CONTACT_TYPES = ("phone", "wechat", "qq", "telegram", "url", "email")
 
 
 @dataclass(frozen=True)
 class Contact:
     """A contact found in a text: its type, normalized value, and span in the original text."""
 
-    type: str  # phone | wechat | qq | telegram | url
+    type: str  # one of CONTACT_TYPES
     value: str
     start: int
     end: int
@@ -24,34 +34,114 @@ class Contact:
         return asdict(self)
 
 
-# Digits may be separated by spaces, dashes or dots; 11 digits starting 1[3-9] is a mainland mobile.
-_PHONE = re.compile(r"(?<![\d])(?:\+?86[\s\-]?)?(1[3-9](?:[\s\-.]?\d){9})(?![\d])")
-_WECHAT = re.compile(
-    r"(?:微信号?|薇信|威信|v信|vx|wx|weixin|加v|\+v|v)[\s:：]*([a-z][a-z0-9_\-]{5,19})", re.IGNORECASE
+#: Up to two separators between digits: spaces, dashes, dots, zero-width characters, emoji.
+#: List punctuation (、，;) is no separator: "13、15、18 …" is a list of numbers.
+_SEP = r"(?:[\s\-.·•_~*/|\u200b-\u200d\u2060\ufe0f\u2600-\u27bf]|[\U0001F000-\U0001FFFF]){0,2}"
+_SEP_RUN = re.compile(_SEP.replace("{0,2}", "+"))
+_D = rf"{_SEP}\d"
+_MOBILE = re.compile(rf"(?<!\d)(?:(?:\+|00)?86{_SEP})?(1[3-9](?:{_D}){{9}})(?!\d)")
+_LANDLINE = re.compile(rf"(?<!\d)(0[1-9]\d{{1,2}}{_SEP}[2-9](?:{_D}){{6,7}}|[48]00(?:{_D}){{7}})(?!\d)")
+_INTERNATIONAL = re.compile(r"(?<![\w+])\+(?!86)[1-9]\d{0,2}[\s\-]?\d(?:[\s\-]?\d){5,13}(?!\d)")
+
+#: The V family of WeChat tokens (plus 加/伽/夾 and ➕ prefixes are just noise before them).
+_WECHAT_TOKEN = r"(?:微信号?|[微薇威徽卫]信|v信|卫星|vx|wx|weixin|wechat|(?<![a-z0-9])v|[微薇威徽])"
+_ID_LEAD = r"(?:号码?|id|是|为)?[^\w]{0,4}"
+_WECHAT = re.compile(rf"{_WECHAT_TOKEN}{_ID_LEAD}([a-z][a-z0-9_\-]{{5,19}}|\d{{6,12}})(?![a-z0-9_\-])")
+_QQ = re.compile(rf"(?:qq|扣扣|蔻蔻|抠抠|企鹅|(?<![a-z0-9])q)(?:群)?{_ID_LEAD}([1-9]\d{{4,11}})(?!\d)")
+_TELEGRAM = re.compile(
+    r"(?:telegram|(?<![a-z0-9])tg|电报|纸?飞机)(?:号|id)?[^\w@]{0,4}@?([a-z][a-z0-9_]{4,31})(?![a-z0-9_])"
 )
-_QQ = re.compile(r"(?:qq|扣扣|企鹅)[\s:：号]*([1-9]\d{4,10})", re.IGNORECASE)
-_URL = re.compile(r"https?://[^\s<>\"'，。；！？、]+", re.IGNORECASE)
+_TELEGRAM_URL = re.compile(r"(?:https?://)?(?:www\.)?t(?:elegram)?\.me/([a-z][a-z0-9_]{4,31})(?![a-z0-9_])", re.IGNORECASE)
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"'，。；！？、）】「」“”]+"
+    r"|(?<![a-z0-9@.\-])(?:[a-z0-9\-]+\.)+(?:com|cn|net|org|top|xyz|cc|vip|me|io|info|app|site|club|shop|link|ink)"
+    r"(?:/[^\s<>\"'，。；！？、）】「」“”]*)?(?![a-z0-9\-])"
+)
+_EMAIL = re.compile(r"(?<![a-z0-9.+\-])[a-z0-9._%+\-]+@(?:[a-z0-9\-]+\.)+[a-z]{2,}(?![a-z0-9\-])")
+
+#: A digit run labelled like these is an order, card, ID or amount, not a phone (look-behind window).
+_NOT_PHONE_BEFORE = re.compile(
+    r"(?:订单|单号|编号|流水|运单|快递|尾号|卡号|银行卡|身份证|工号|学号|合同|金额|价格|价|售价|"
+    r"no\.?|order|#|¥|\$|¥|rmb)[^\w]{0,3}(?:号|码)?[^\w]{0,3}$"
+)
+#: ... or followed by a unit.
+_NOT_PHONE_AFTER = re.compile(r"^[^\w]{0,2}(?:元|块|万|亿|千|百|円|%|rmb|cny|usd|人|次|天|年|月|日|号|期|笔|单|件|个|张)")
+_CONTEXT = 12
+#: Overlapping candidates: the more specific reading wins (a QQ number is not also a phone).
+_PRIORITY = {"url": 0, "email": 1, "telegram": 2, "wechat": 3, "qq": 4, "phone": 5}
+
+
+def _labelled_as_other(text: str, start: int, end: int) -> bool:
+    return bool(_NOT_PHONE_BEFORE.search(text[max(0, start - _CONTEXT):start])
+                or _NOT_PHONE_AFTER.match(text[end:end + _CONTEXT]))
+
+
+def _phone_grouping(digits_with_separators: str) -> bool:
+    """Phone-like grouping: at most three groups (3-4-4, 3-8), or every digit apart (1 3 8 …)."""
+    groups = _SEP_RUN.split(digits_with_separators)
+    return len(groups) <= 3 or all(len(g) == 1 for g in groups)
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def _e164(number: str, region: str | None = "CN") -> str | None:
+    """``number`` in E.164 if phonenumbers considers it a valid number, else None."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def find_contacts(text: str) -> list[Contact]:
-    """Phones (E.164), WeChat ids, QQ numbers and URLs in ``text``, spans in the original."""
-    view = strict_view(text)
-    # Chinese numerals count as digits only for contact parsing; mapping them globally breaks words.
-    digits = view.text.translate(_CN_DIGITS)
+    """Phones (E.164), WeChat ids, QQ numbers, Telegram handles, URLs and e-mails in ``text``."""
+    view = contact_view(text)
+    folded = view.text
+    candidates: list[tuple[str, str, int, int]] = []  # type, value, view start, view end
+
+    for m in _URL.finditer(folded):
+        candidates.append(("url", "", m.start(), m.end()))
+    for m in _EMAIL.finditer(folded):
+        candidates.append(("email", m.group(0), m.start(), m.end()))
+    for m in _TELEGRAM.finditer(folded):
+        candidates.append(("telegram", "@" + m.group(1), m.start(1), m.end(1)))
+    for m in _WECHAT.finditer(folded):
+        wechat_id = m.group(1)
+        if wechat_id.isdigit():
+            if _labelled_as_other(folded, m.start(1), m.end(1)):
+                continue
+            if _e164(wechat_id):
+                continue  # a mobile number after V: reported as the phone it is
+        candidates.append(("wechat", wechat_id, m.start(1), m.end(1)))
+    for m in _QQ.finditer(folded):
+        if not _NOT_PHONE_AFTER.match(folded[m.end(1):m.end(1) + _CONTEXT]):
+            candidates.append(("qq", m.group(1), m.start(1), m.end(1)))
+    for pattern, region in ((_MOBILE, "CN"), (_LANDLINE, "CN"), (_INTERNATIONAL, None)):
+        for m in pattern.finditer(folded):
+            group = 1 if pattern.groups else 0
+            if _labelled_as_other(folded, m.start(), m.end()) or not _phone_grouping(m.group(group)):
+                continue
+            number = ("+" if region is None else "") + _digits(m.group(group))
+            value = _e164(number, region)
+            if value:
+                candidates.append(("phone", value, m.start(), m.end()))
+
     found: list[Contact] = []
-
-    def add(kind: str, value: str, start: int, end: int) -> None:
+    taken: list[tuple[int, int]] = []
+    for kind, value, start, end in sorted(candidates, key=lambda c: (c[2], _PRIORITY[c[0]], -c[3])):
+        if any(s < end and start < e for s, e in taken):
+            continue
+        taken.append((start, end))
         o_start, o_end = view.span(start, end)
-        found.append(Contact(kind, value, o_start, o_end, text[o_start:o_end]))
-
-    for m in _URL.finditer(view.text):
-        add("url", m.group(0), m.start(), m.end())
-    for m in _PHONE.finditer(digits):
-        number = re.sub(r"\D", "", m.group(1))
-        add("phone", "+86" + number, m.start(1), m.end(1))
-    for m in _WECHAT.finditer(view.text):
-        add("wechat", m.group(1).lower(), m.start(1), m.end(1))
-    for m in _QQ.finditer(digits):
-        add("qq", m.group(1), m.start(1), m.end(1))
-    found.sort(key=lambda c: c.start)
+        raw = text[o_start:o_end]
+        if kind == "url":
+            value = unicodedata.normalize("NFKC", raw).rstrip(".,;:!?")
+            handle = _TELEGRAM_URL.fullmatch(value)
+            if handle:
+                kind, value = "telegram", "@" + handle.group(1).lower()
+        found.append(Contact(kind, value, o_start, o_end, raw))
     return found

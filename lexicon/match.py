@@ -1,13 +1,50 @@
-"""Aho-Corasick matching of lexicon terms over every normalized view of a text."""
+"""Aho-Corasick matching of lexicon terms over every normalized view of a text.
+
+Three automata: Han keys (each form folded like the text, plus its homophone and split-character
+spellings) run over the strict, skeleton and homophone views; full-pinyin keys over the pinyin
+view; initials keys over the initials view. A hit is reported once per original span, by the most
+literal view that found it, and guarded against the false positives each loose view invites.
+"""
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import asdict, dataclass
 
 import ahocorasick_rs
 
-from .normalize import fold_char, is_noise, normalize
+from .normalize import HOMOPHONE, HOMOPHONES, SKELETON, STRICT, View, fold_char, homophone_fold, is_han, is_noise, pinyin, pinyin_tables
+from .normalize import term_key as key
 from .terms import Term
+
+#: Split-character (拆字) spellings of key characters: 权→木又 and 强→弓虽 are attested (TG-90, 987632);
+#: the others are generated the same way for the characters the guideline's terms hinge on.
+SPLITS = {
+    "权": "木又", "强": "弓虽", "债": "亻责", "信": "亻言", "保": "亻呆", "催": "亻崔", "征": "彳正",
+    "账": "贝长", "贷": "代贝", "铲": "钅产", "额": "客页", "律": "彳聿", "维": "纟隹", "优": "亻尤",
+}
+#: Categories whose terms also get pinyin and initials keys (the ad vocabulary, not cues or contexts).
+PINYIN_CATEGORIES = ("level1_term", "level2_term", "impersonation", "claim", "loan_slang")
+#: Pinyin keys need this many syllables: two-syllable pinyin collides with ordinary words.
+MIN_SYLLABLES = 3
+#: Longer slogans are not typed in pinyin; capping keys bounds the window scanned around letters.
+MAX_SYLLABLES = 8
+#: A homophone-view-only hit needs a key this long (私心 must not read as 私信).
+MIN_HOMOPHONE_KEY = 3
+#: Initials written alone (txgz) need this many letters, or other ad vocabulary in the same text.
+MIN_BARE_INITIALS = 4
+#: Reading combinations generated per form for heteronyms (还 hái/huán, 重 zhòng/chóng).
+MAX_READINGS = 16
+#: Report order: a hit found by several views is credited to the most literal.
+VIEW_RANK = {name: rank for rank, name in enumerate(("strict", "skeleton", "split", "homophone", "pinyin", "initials"))}
+_CONTEXT_CATEGORIES = frozenset(PINYIN_CATEGORIES) | {"signal"}
+_CUES = frozenset({"warning_cue", "legit_context"})
+#: Latin letters as typed (ASCII or full width): pinyin hits must contain one.
+_LETTER = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]+")
+#: Original characters scanned on each side of a letter run: a key's syllables plus separators between them.
+_WINDOW = 2 * MAX_SYLLABLES
+_HOMOPHONE_CHARS = re.compile("[" + "".join(HOMOPHONES) + "]")
 
 
 @dataclass(frozen=True)
@@ -26,48 +63,206 @@ class Match:
         return asdict(self)
 
 
-def key(form: str) -> str:
-    """The matchable key of a lexicon form: folded the same way as the text, noise removed."""
-    return "".join(c for c in "".join(fold_char(ch) for ch in form) if not is_noise(c))
+@dataclass(frozen=True)
+class _Pattern:
+    term: Term
+    view: str  # "" = credit the view searched; "split"; "homophone" = valid only in the homophone view
+    syllables: int = 0
+
+
+class _Automaton:
+    """One Aho-Corasick automaton over deduplicated keys (first claim wins), each remembering its term."""
+
+    def __init__(self, keyed: list[tuple[str, _Pattern]]):
+        self.patterns: list[_Pattern] = []
+        keys: list[str] = []
+        seen: set[str] = set()
+        for pattern_key, pattern in keyed:
+            if pattern_key in seen:
+                continue
+            seen.add(pattern_key)
+            keys.append(pattern_key)
+            self.patterns.append(pattern)
+        self.keys = keys
+        self._ac = ahocorasick_rs.AhoCorasick(keys, matchkind=ahocorasick_rs.MatchKind.Standard) if keys else None
+
+    def find(self, text: str) -> list[tuple[int, int, int]]:
+        if self._ac is None:
+            return []
+        return self._ac.find_matches_as_indexes(text, overlapping=True)
+
+
+def _han_keys(terms: list[Term]) -> list[tuple[str, _Pattern]]:
+    """Every form's key, then (so that a real form always claims a key first) the derived spellings."""
+    base = [(key(form), term) for term in terms for form in term.forms]
+    keyed = [(k, _Pattern(term, "")) for k, term in base]
+    # Forms with punctuation inside (成功率100%) also match the strict view as written.
+    keyed += [("".join(map(fold_char, form)), _Pattern(term, "")) for term in terms for form in term.forms
+              if any(map(is_noise, form))]
+    for k, term in base:
+        homophone = "".join(map(homophone_fold, k))
+        if homophone != k:
+            # 葆费 also yields 保费: that key may only fire where the text itself was rewritten.
+            keyed.append((homophone, _Pattern(term, "homophone")))
+        split_chars = [c for c in dict.fromkeys(k) if c in SPLITS]
+        for c in split_chars:
+            keyed.append((k.replace(c, SPLITS[c]), _Pattern(term, "split")))
+        if len(split_chars) > 1:
+            keyed.append(("".join(SPLITS.get(c, c) for c in k), _Pattern(term, "split")))
+    return keyed
+
+
+def _pinyin_keys(term: Term) -> tuple[list[tuple[str, _Pattern]], list[tuple[str, _Pattern]]]:
+    """Full-pinyin and initials keys of every all-Han form of at least MIN_SYLLABLES characters."""
+    full, initials = [], []
+    if term.category not in PINYIN_CATEGORIES:
+        return full, initials
+    table = pinyin()
+    for form in term.forms:
+        base = key(form)
+        if not MIN_SYLLABLES <= len(base) <= MAX_SYLLABLES or not all(is_han(c) for c in base):
+            continue
+        readings = [table.readings(c) for c in base]
+        for combo in itertools.islice(itertools.product(*readings), MAX_READINGS):
+            full.append(("".join(combo), _Pattern(term, "pinyin", len(base))))
+            initials.append(("".join(s[0] for s in combo), _Pattern(term, "initials", len(base))))
+    return full, initials
 
 
 class Matcher:
-    """One automaton over the keys of all terms, run on each view; overlaps resolved per span."""
+    """The automata over all terms' keys; ``match`` runs them on each view and resolves overlaps."""
 
     def __init__(self, terms: list[Term]):
-        self.terms: list[Term] = []
-        patterns: list[str] = []
-        seen: set[str] = set()
+        full: list[tuple[str, _Pattern]] = []
+        initials: list[tuple[str, _Pattern]] = []
         for term in terms:
-            for form in term.forms:
-                pattern = key(form)
-                if len(pattern) < 2 or pattern in seen:
-                    continue
-                seen.add(pattern)
-                patterns.append(pattern)
-                self.terms.append(term)
-        self.patterns = patterns
-        self._ac = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+            term_full, term_initials = _pinyin_keys(term)
+            full += term_full
+            initials += term_initials
+        self._han = _Automaton(_han_keys(terms))
+        self._pinyin = _Automaton(full)
+        self._initials = _Automaton(_unambiguous(initials))
+        self._pinyin_table, self._initials_table = pinyin_tables()
+
+    @property
+    def patterns(self) -> list[str]:
+        """Every Han key (for inspection and benchmarks)."""
+        return self._han.keys
 
     def match(self, text: str) -> list[Match]:
-        """Every term found in ``text``; one hit per original span, the longest and most literal view wins."""
-        found: dict[tuple[int, int, str], Match] = {}
-        for view in normalize(text):
-            for index, start, end in self._ac.find_matches_as_indexes(view.text):
-                term = self.terms[index]
-                o_start, o_end = view.span(start, end)
-                found.setdefault(
-                    (o_start, o_end, term.canonical),
-                    Match(term.canonical, term.category, term.family, view.name, o_start, o_end, text[o_start:o_end]),
-                )
-        return _drop_contained(sorted(found.values(), key=lambda m: (m.start, -(m.end - m.start))))
+        """Every term found in ``text``, spans in the original; see ``resolve`` for overlaps."""
+        strict = STRICT.view(text)
+        views = [strict]
+        skeleton = SKELETON.view(text)
+        if skeleton.text != strict.text:
+            views.append(skeleton)
+        if _HOMOPHONE_CHARS.search(skeleton.text):
+            views.append(HOMOPHONE.view(text))
+        found: list[Match] = []
+        for view in views:
+            for index, start, end in self._han.find(view.text):
+                pattern = self._han.patterns[index]
+                if view.name == "homophone" and end - start < MIN_HOMOPHONE_KEY:
+                    continue
+                if pattern.view == "homophone" and view.name != "homophone":
+                    continue
+                hit = _hit(view, pattern, start, end, pattern.view or view.name, text)
+                if _word_bounded(text, hit.start, hit.end):
+                    found.append(hit)
+        for window in _letter_windows(text):
+            found += self._pinyin_hits(text, *window)
+        return resolve(found)
+
+    def _pinyin_hits(self, text: str, start: int, end: int) -> list[Match]:
+        """Pinyin and initials hits in ``text[start:end]``, a window around letters the poster typed."""
+        window = text[start:end]
+        hits: list[Match] = []
+        for table, automaton in ((self._pinyin_table, self._pinyin), (self._initials_table, self._initials)):
+            view = table.view(window)
+            for index, v_start, v_end in automaton.find(view.text):
+                if not view.aligned(v_start, v_end):
+                    continue  # inside a syllable: 山泉 shanquan must not yield "anquan"
+                hit = _hit(view, automaton.patterns[index], v_start, v_end, table.name, text, start)
+                if _LETTER.search(hit.text) and _word_bounded(text, hit.start, hit.end):
+                    hits.append(hit)
+        return hits
 
 
-def _drop_contained(matches: list[Match]) -> list[Match]:
-    """Drop a hit lying wholly inside a longer hit of the same category (修复征信 inside 修复征信记录)."""
+def _letter_windows(text: str) -> list[tuple[int, int]]:
+    """Merged spans around runs of Latin letters, wide enough for any pinyin key touching them."""
+    windows: list[tuple[int, int]] = []
+    for m in _LETTER.finditer(text):
+        start, end = max(0, m.start() - _WINDOW), min(len(text), m.end() + _WINDOW)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def _hit(view: View, pattern: _Pattern, start: int, end: int, view_name: str, text: str, shift: int = 0) -> Match:
+    """The Match of ``view.text[start:end]``; ``shift`` is where the view's original sits in ``text``."""
+    o_start, o_end = view.span(start, end)
+    o_start, o_end = o_start + shift, o_end + shift
+    term = pattern.term
+    return Match(term.canonical, term.category, term.family, view_name, o_start, o_end, text[o_start:o_end])
+
+
+def _unambiguous(keyed: list[tuple[str, _Pattern]]) -> list[tuple[str, _Pattern]]:
+    """Drop initials keys shared by different terms: zxxf cannot say which one it means."""
+    owners: dict[str, set[str]] = {}
+    for k, p in keyed:
+        owners.setdefault(k, set()).add(p.term.canonical)
+    return [(k, p) for k, p in keyed if len(owners[k]) == 1]
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _word_bounded(text: str, start: int, end: int) -> bool:
+    """An ASCII edge of the span is not inside a longer ASCII word or number.
+
+    zxxf2026 is a WeChat ID, not 征信修复; wx in wxPython and 12378 inside a phone number are no hits.
+    """
+    if _is_word_char(text[start]) and start > 0 and _is_word_char(text[start - 1]):
+        return False
+    return not (_is_word_char(text[end - 1]) and end < len(text) and _is_word_char(text[end]))
+
+
+def _contains(outer: Match, inner: Match) -> bool:
+    return outer.start <= inner.start and inner.end <= outer.end
+
+
+def resolve(matches: list[Match]) -> list[Match]:
+    """One hit per term and place, the most literal view winning; sorted by position.
+
+    - A hit inside a legitimate-context hit is dropped (上岸 inside 考研上岸, 修复 inside 皮肤修复).
+    - A hit inside a longer hit of the same category is dropped (修复征信 inside 修复征信记录), and
+      so is a cue inside any longer term (公安 inside 公安局证明文件, 切勿 inside 切勿盲目还债).
+    - Overlapping hits of the same term from different views are reported once.
+    - Bare initials (txgz with under MIN_BARE_INITIALS letters, e.g. fcs) count only when the text
+      has other ad vocabulary.
+    Partial overlaps of different terms are both kept: each is real evidence.
+    """
+    ordered = sorted(matches, key=lambda m: (-(m.end - m.start), VIEW_RANK.get(m.view, 9), m.start))
+    legit = [m for m in ordered if m.category == "legit_context"]
     kept: list[Match] = []
-    for m in matches:
-        if any(k.start <= m.start and m.end <= k.end and k.category == m.category and k != m for k in kept):
+    for m in ordered:
+        if m.category != "legit_context" and any(_contains(g, m) for g in legit):
+            continue
+        if any(
+            ((k.category == m.category or m.category in _CUES) and _contains(k, m))
+            or (k.term == m.term and k.start < m.end and m.start < k.end)
+            for k in kept
+        ):
             continue
         kept.append(m)
-    return kept
+    if any(_bare_short_initials(m) for m in kept):
+        context = any(m.category in _CONTEXT_CATEGORIES and not _bare_short_initials(m) for m in kept)
+        kept = [m for m in kept if context or not _bare_short_initials(m)]
+    return sorted(kept, key=lambda m: (m.start, m.end, m.term))
+
+
+def _bare_short_initials(m: Match) -> bool:
+    return m.view == "initials" and m.text.isascii() and sum(c.isalpha() for c in m.text) < MIN_BARE_INITIALS
