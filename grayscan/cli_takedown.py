@@ -179,7 +179,8 @@ def _targets(db, item_ids: tuple[int, ...], filters, from_statuses: tuple[str, .
         fail("give item ids, or filters (--platform, --tier, --since, --until, --account, --batch) for a bulk change")
     if filters.status and filters.status not in from_statuses:
         fail(f"items in status {filters.status} cannot take this change (only {', '.join(from_statuses)})")
-    scoped = type(filters)(**{**asdict(filters), "status": filters.status or from_statuses})
+    # A bulk change touches unreviewed items unless --status explicitly reaches further.
+    scoped = type(filters)(**{**asdict(filters), "status": filters.status or "detected"})
     return [row["id"] for row in reversed(select(db, scoped))]
 
 
@@ -209,8 +210,9 @@ def _apply(db_path: str, item_ids: tuple[int, ...], filters: dict[str, Any], fro
 
 
 def _decision_command(name: str, to_status: str, from_statuses: tuple[str, ...], summary: str):
-    @queue.command(name, help=f"{summary}\n\nGive item ids, or filters to {name} every matching item "
-                              f"({', '.join(from_statuses)}) at once; --dry-run shows which.")
+    @queue.command(name, help=f"{summary}\n\nGive item ids, or filters to {name} every matching unreviewed item "
+                              f"at once (--status {' or '.join(s for s in from_statuses if s != 'detected')} to "
+                              "revisit decisions); --dry-run shows which.")
     @db_option
     @click.argument("item_ids", type=int, nargs=-1)
     @filter_options

@@ -106,7 +106,8 @@ def enqueue(db: sqlite_utils.Database, detections: Iterable[Mapping[str, Any]], 
                 continue
             sig = _store_signature(db, key, det.get("text"))
             repeated = _best_match(sig, removed)
-            db["queue"].insert(
+            table = db["queue"]
+            table.insert(
                 {
                     "platform": key[0],
                     "post_id": key[1],
@@ -117,7 +118,7 @@ def enqueue(db: sqlite_utils.Database, detections: Iterable[Mapping[str, Any]], 
                     "reappeared_from": repeated[0] if repeated else None,
                 }
             )
-            new_id = db["queue"].last_pk
+            new_id = table.last_pk
             note = None
             if repeated:
                 old_id, score = repeated

@@ -156,14 +156,9 @@ def _sha256(path: Path) -> str:
 
 def write_pdf(html_path: Path, pdf_path: Path) -> Path:
     """Render the report HTML to PDF with WeasyPrint, fetching nothing but embedded data: URIs."""
-    from weasyprint import HTML, default_url_fetcher
+    from weasyprint import HTML, URLFetcher
 
-    def fetch_embedded_only(url: str, *args: Any, **kwargs: Any):
-        if not url.startswith("data:"):
-            raise ValueError(f"report PDF fetches nothing external: {url[:80]}")
-        return default_url_fetcher(url, *args, **kwargs)
-
-    HTML(filename=str(html_path), url_fetcher=fetch_embedded_only).write_pdf(str(pdf_path))
+    HTML(filename=str(html_path), url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf(str(pdf_path))
     return pdf_path
 
 
