@@ -84,3 +84,19 @@ def test_enqueue_is_idempotent_and_transitions_are_checked(db_path):
     events = list(db.query("SELECT from_status, to_status, actor FROM queue_events ORDER BY id"))
     assert events == [{"from_status": None, "to_status": "detected", "actor": "grayscan"},
                       {"from_status": "detected", "to_status": "accepted", "actor": "alice"}]
+
+
+def test_version_1_database_is_migrated_and_its_posts_become_searchable(db_path):
+    import sqlite_utils
+
+    from takedown.search import search_posts
+
+    old = sqlite_utils.Database(db_path)
+    store.MIGRATIONS[0](old)
+    old.execute("PRAGMA user_version = 1")
+    old["posts"].insert({"platform": "weibo", "post_id": "1", "text": "无视征信贷款秒批"})
+    old.close()
+    db = store.open_db(db_path)
+    assert store.schema_version(db) == store.SCHEMA_VERSION
+    assert [r["post_id"] for r in search_posts(db, "贷款")] == ["1"]
+    assert {"rechecks", "signatures", "report_batches", "shared_accounts", "account_clusters"} <= set(db.table_names())
