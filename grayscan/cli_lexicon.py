@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import click
 
 from .options import console, fail, lexicon_option
@@ -16,36 +18,45 @@ def lexicon() -> None:
 @lexicon.command("scan")
 @click.option("--input", "-i", "input_path", default="-", show_default=True, help="Input file, - for stdin.")
 @click.option("--output", "-o", "output_path", default="-", show_default=True, help="Output JSON Lines, - for stdout.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
+              help="Input format; auto looks at the file name, then the first line.")
 @lexicon_option
 def scan(input_path: str, output_path: str, fmt: str, lexicon_files: tuple[str, ...]) -> None:
-    """Write the lexicon matches and contacts of each record (same conventions as classify)."""
+    """Write the lexicon matches and contacts of each record (same conventions as classify).
+
+    Each output object carries the record's id, line and pass-through keys, then "matches"
+    (term, category, family, view, start, end, text) and "contacts" (type, value, start, end,
+    raw); offsets index the original text. A malformed record yields {"line": N, "error": ...}
+    and the run goes on; the exit code is 1 when any record failed.
+
+    \b
+    Example:
+      echo '征 信 修 复，加V：zxxf2026' | grayscan lexicon scan
+    """
     from lexicon import Lexicon, LexiconError
 
     try:
         lex = Lexicon.load(list(lexicon_files))
     except LexiconError as exc:
         fail(str(exc))
-    errors = 0
+    errors = total = 0
     try:
         source = open_input(input_path)
     except OSError as exc:
         fail(f"cannot read {input_path}: {exc.strerror}")
     with source, open_output(output_path) as sink:
-        for record in read_records(source, fmt, input_path):
-            if record.error:
-                errors += 1
-                write_json_line(sink, error_object(record))
-                continue
-            result = lex.scan(record.data["text"])
-            write_json_line(
-                sink,
-                result_object(
-                    record,
-                    {"matches": [m.to_dict() for m in result.matches],
-                     "contacts": [c.to_dict() for c in result.contacts]},
-                ),
-            )
+        try:
+            for record in read_records(source, fmt, input_path):
+                total += 1
+                if record.error:
+                    errors += 1
+                    write_json_line(sink, error_object(record))
+                    continue
+                write_json_line(sink, result_object(record, lex.scan(record.data["text"]).to_dict()))
+        except ValueError as exc:
+            fail(str(exc))
+    if output_path != "-":
+        console.print(f"scanned {total - errors} records into {output_path}" + (f", {errors} errors" if errors else ""))
     if errors:
         raise SystemExit(1)
 
@@ -53,14 +64,22 @@ def scan(input_path: str, output_path: str, fmt: str, lexicon_files: tuple[str, 
 @lexicon.command("check")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 def check(files: tuple[str, ...]) -> None:
-    """Validate lexicon FILES together with the bundled terms (duplicates, conflicts, unknown keys)."""
-    from lexicon import LexiconError, load_terms
+    """Validate lexicon FILES together with the bundled terms.
+
+    Reports every problem with its file, line and entry: unknown keys, missing or wrong-typed
+    fields, unknown categories, duplicates and forms claimed by two categories (compared after
+    normalization, so 停息掛帳 collides with 停息挂账). Exit code 1 when there is any problem.
+    """
+    from lexicon import CATEGORIES, LexiconError, load_terms
 
     try:
         terms = load_terms(list(files))
     except LexiconError as exc:
-        fail(str(exc), code=1)
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    counts = Counter(t.category for t in terms)
     console.print(f"ok: {len(terms)} terms ({len(files)} extra file(s))")
+    console.print("  " + ", ".join(f"{c} {counts[c]}" for c in CATEGORIES), soft_wrap=True)
 
 
 COMMANDS = [lexicon]

@@ -91,8 +91,12 @@ class Lexicon:
         truncated = len(text) > MAX_SCAN_CHARS
         if truncated:
             text = text[:MAX_SCAN_CHARS]
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: one "?" each, so offsets still hold
+            text = text.encode("utf-8", "replace").decode("utf-8")
         contacts = find_contacts(text)
-        matches = self.matcher.match(text)
+        matches = self.matcher.match(text, [(c.start, c.end) for c in contacts])
         if contacts:
             matches = [m for m in matches if m.view not in _PINYIN_VIEWS
                        or not any(c.start <= m.start and m.end <= c.end for c in contacts)]

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import phonenumbers
 
-from .normalize import contact_view
+from .normalize import contact_view, digit_of, fold_char, strict_view
 
 CONTACT_TYPES = ("phone", "wechat", "qq", "telegram", "url", "email")
 
@@ -43,13 +43,17 @@ _MOBILE = re.compile(rf"(?<!\d)(?:(?:\+|00)?86{_SEP})?(1[3-9](?:{_D}){{9}})(?!\d
 _LANDLINE = re.compile(rf"(?<!\d)(0[1-9]\d{{1,2}}{_SEP}[2-9](?:{_D}){{6,7}}|[48]00(?:{_D}){{7}})(?!\d)")
 _INTERNATIONAL = re.compile(r"(?<![\w+])\+(?!86)[1-9]\d{0,2}[\s\-]?\d(?:[\s\-]?\d){5,13}(?!\d)")
 
-#: The V family of WeChat tokens (plus 加/伽/夾 and ➕ prefixes are just noise before them).
-_WECHAT_TOKEN = r"(?:微信号?|[微薇威徽卫]信|v信|卫星|vx|wx|weixin|wechat|(?<![a-z0-9])v|[微薇威徽])"
+#: The V family of WeChat tokens (加/伽/夾 and ➕ before them are just noise). Latin tokens (V, vx, wx)
+#: must stand apart from the id after them: wxPython is no WeChat id.
 _ID_LEAD = r"(?:号码?|id|是|为)?[^\w]{0,4}"
-_WECHAT = re.compile(rf"{_WECHAT_TOKEN}{_ID_LEAD}([a-z][a-z0-9_\-]{{5,19}}|\d{{6,12}})(?![a-z0-9_\-])")
-_QQ = re.compile(rf"(?:qq|扣扣|蔻蔻|抠抠|企鹅|(?<![a-z0-9])q)(?:群)?{_ID_LEAD}([1-9]\d{{4,11}})(?!\d)")
+_WECHAT = re.compile(
+    r"(?:(?<![a-z0-9])(?:vx|wx|weixin|wechat|v)(?:号码?|id)?[^\w]{1,4}"
+    rf"|(?:微信号?|[微薇威徽卫]信|v信|卫星|[微薇威徽]){_ID_LEAD})"
+    r"([a-z][a-z0-9_\-]{5,19}|\d{6,12})(?![a-z0-9_\-])"
+)
+_QQ = re.compile(rf"(?:qq|扣扣|蔻蔻|抠抠|企鹅|q(?<![a-z0-9]q))(?:群)?{_ID_LEAD}([1-9]\d{{4,11}})(?!\d)")
 _TELEGRAM = re.compile(
-    r"(?:telegram|(?<![a-z0-9])tg|电报|纸?飞机)(?:号|id)?[^\w@]{0,4}@?([a-z][a-z0-9_]{4,31})(?![a-z0-9_])"
+    r"(?:telegram|tg(?<![a-z0-9]tg)|电报|纸?飞机)(?:号|id)?[^\w@]{0,4}@?([a-z][a-z0-9_]{4,31})(?![a-z0-9_])"
 )
 _TELEGRAM_URL = re.compile(r"(?:https?://)?(?:www\.)?t(?:elegram)?\.me/([a-z][a-z0-9_]{4,31})(?![a-z0-9_])", re.IGNORECASE)
 _URL = re.compile(
@@ -67,6 +71,17 @@ _NOT_PHONE_BEFORE = re.compile(
 #: ... or followed by a unit.
 _NOT_PHONE_AFTER = re.compile(r"^[^\w]{0,2}(?:元|块|万|亿|千|百|円|%|rmb|cny|usd|人|次|天|年|月|日|号|期|笔|单|件|个|张)")
 _CONTEXT = 12
+#: A run of digits (and separators) long enough to be a phone number; phone patterns run inside runs only.
+_NUMBER_RUN = re.compile(rf"[+\d](?:{_SEP}\d){{6,}}")
+#: Cheap pre-checks: most posts have none of these, and then the costlier pattern is skipped.
+_HINTS = {
+    "url": ("://", "www.", ".com", ".cn", ".net", ".org", ".top", ".xyz", ".cc", ".vip", ".me", ".io", ".info",
+            ".app", ".site", ".club", ".shop", ".link", ".ink"),
+    "email": ("@",),
+    "telegram": ("tg", "telegram", "电报", "飞机"),
+    "wechat": ("v", "微", "薇", "威", "徽", "卫", "wx"),
+    "qq": ("q", "扣扣", "蔻蔻", "抠抠", "企鹅"),
+}
 #: Overlapping candidates: the more specific reading wins (a QQ number is not also a phone).
 _PRIORITY = {"url": 0, "email": 1, "telegram": 2, "wechat": 3, "qq": 4, "phone": 5}
 
@@ -97,19 +112,66 @@ def _e164(number: str, region: str | None = "CN") -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _phones(folded: str, start: int, end: int) -> list[tuple[str, str, int, int]]:
+    """Phone candidates inside the number run ``folded[start:end]``."""
+    found = []
+    for pattern, region in ((_MOBILE, "CN"), (_LANDLINE, "CN"), (_INTERNATIONAL, None)):
+        for m in pattern.finditer(folded, start, end):
+            digits = m.group(1 if pattern.groups else 0)
+            if _labelled_as_other(folded, m.start(), m.end()) or not _phone_grouping(digits):
+                continue
+            value = _e164(("+" if region is None else "") + _digits(digits), region)
+            if value:
+                found.append(("phone", value, m.start(), m.end()))
+    return found
+
+
+def _hinted(kind: str, folded: str) -> bool:
+    return any(hint in folded for hint in _HINTS[kind])
+
+
+def _digit_like() -> tuple[str, str]:
+    """BMP characters standing for a digit: all of them, and those not folding to an ASCII digit (一 ⑴ ㈠ …)."""
+    every, fancy = [], []
+    for code in range(0x10000):
+        ch = chr(code)
+        if digit_of(ch) is not None:
+            every.append(ch)
+            if not fold_char(ch).isdigit():
+                fancy.append(ch)
+    return "".join(every), "".join(fancy)
+
+
+_DIGIT_LIKE, _FANCY = _digit_like()
+#: Five or more digit-like characters in a row, some of them fancy: only then is the contact view needed.
+_FANCY_RUN = re.compile(rf"[{_DIGIT_LIKE}](?:{_SEP}[{_DIGIT_LIKE}]){{4,}}")
+_HAS_FANCY = re.compile(rf"[{_FANCY}]")
+
+
+def _needs_digit_view(text: str) -> bool:
+    return any(_HAS_FANCY.search(m.group()) for m in _FANCY_RUN.finditer(text))
+
+
 def find_contacts(text: str) -> list[Contact]:
-    """Phones (E.164), WeChat ids, QQ numbers, Telegram handles, URLs and e-mails in ``text``."""
-    view = contact_view(text)
+    """Phones (E.164), WeChat ids, QQ numbers, Telegram handles, URLs and e-mails in ``text``.
+
+    The contact view (fancy digits as ASCII) is built only when the text has a run of fancy digits
+    (一三八…, ①③⑧…); otherwise the strict view, which already folds ０-９, ①-⑳ and ❶ …, suffices.
+    """
+    view = contact_view(text) if _needs_digit_view(text) else strict_view(text)
     folded = view.text
     candidates: list[tuple[str, str, int, int]] = []  # type, value, view start, view end
 
-    for m in _URL.finditer(folded):
-        candidates.append(("url", "", m.start(), m.end()))
-    for m in _EMAIL.finditer(folded):
-        candidates.append(("email", m.group(0), m.start(), m.end()))
-    for m in _TELEGRAM.finditer(folded):
-        candidates.append(("telegram", "@" + m.group(1), m.start(1), m.end(1)))
-    for m in _WECHAT.finditer(folded):
+    if _hinted("url", folded):
+        for m in _URL.finditer(folded):
+            candidates.append(("url", "", m.start(), m.end()))
+    if _hinted("email", folded):
+        for m in _EMAIL.finditer(folded):
+            candidates.append(("email", m.group(0), m.start(), m.end()))
+    if _hinted("telegram", folded):
+        for m in _TELEGRAM.finditer(folded):
+            candidates.append(("telegram", "@" + m.group(1), m.start(1), m.end(1)))
+    for m in _WECHAT.finditer(folded) if _hinted("wechat", folded) else ():
         wechat_id = m.group(1)
         if wechat_id.isdigit():
             if _labelled_as_other(folded, m.start(1), m.end(1)):
@@ -117,18 +179,11 @@ def find_contacts(text: str) -> list[Contact]:
             if _e164(wechat_id):
                 continue  # a mobile number after V: reported as the phone it is
         candidates.append(("wechat", wechat_id, m.start(1), m.end(1)))
-    for m in _QQ.finditer(folded):
+    for m in _QQ.finditer(folded) if _hinted("qq", folded) else ():
         if not _NOT_PHONE_AFTER.match(folded[m.end(1):m.end(1) + _CONTEXT]):
             candidates.append(("qq", m.group(1), m.start(1), m.end(1)))
-    for pattern, region in ((_MOBILE, "CN"), (_LANDLINE, "CN"), (_INTERNATIONAL, None)):
-        for m in pattern.finditer(folded):
-            group = 1 if pattern.groups else 0
-            if _labelled_as_other(folded, m.start(), m.end()) or not _phone_grouping(m.group(group)):
-                continue
-            number = ("+" if region is None else "") + _digits(m.group(group))
-            value = _e164(number, region)
-            if value:
-                candidates.append(("phone", value, m.start(), m.end()))
+    for run in _NUMBER_RUN.finditer(folded):
+        candidates += _phones(folded, run.start(), run.end())
 
     found: list[Contact] = []
     taken: list[tuple[int, int]] = []

@@ -1,20 +1,22 @@
 """Aho-Corasick matching of lexicon terms over every normalized view of a text.
 
-Three automata: Han keys (each form folded like the text, plus its homophone and split-character
-spellings) run over the strict, skeleton and homophone views; full-pinyin keys over the pinyin
-view; initials keys over the initials view. A hit is reported once per original span, by the most
-literal view that found it, and guarded against the false positives each loose view invites.
+Three automata: Han keys (each form and its split-character spellings, folded like the homophone
+view) run over the homophone view, and each hit is credited to the most literal view that has it
+(strict, skeleton, split or homophone) by looking up its original span; full-pinyin keys run over
+the pinyin view and initials keys over the initials view, both only in windows around letters the
+poster typed. Each loose view is guarded against the false positives it invites.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import ahocorasick_rs
 
-from .normalize import HOMOPHONE, HOMOPHONES, SKELETON, STRICT, View, fold_char, homophone_fold, is_han, is_noise, pinyin, pinyin_tables
+from .normalize import HOMOPHONE, SKELETON, STRICT, View, fold_char, homophone_fold, is_han, is_noise, pinyin, pinyin_tables
 from .normalize import term_key as key
 from .terms import Term
 
@@ -42,9 +44,10 @@ _CONTEXT_CATEGORIES = frozenset(PINYIN_CATEGORIES) | {"signal"}
 _CUES = frozenset({"warning_cue", "legit_context"})
 #: Latin letters as typed (ASCII or full width): pinyin hits must contain one.
 _LETTER = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]+")
+_CONTACT_TOKENS = frozenset({"v", "vx", "wx", "qq", "q", "tg", "id", "http", "https", "www"})
 #: Original characters scanned on each side of a letter run: a key's syllables plus separators between them.
 _WINDOW = 2 * MAX_SYLLABLES
-_HOMOPHONE_CHARS = re.compile("[" + "".join(HOMOPHONES) + "]")
+
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class Match:
 @dataclass(frozen=True)
 class _Pattern:
     term: Term
-    view: str  # "" = credit the view searched; "split"; "homophone" = valid only in the homophone view
+    view: str  # "" (strict or skeleton) | "split" | "pinyin" | "initials"
     syllables: int = 0
 
 
@@ -92,24 +95,26 @@ class _Automaton:
         return self._ac.find_matches_as_indexes(text, overlapping=True)
 
 
-def _han_keys(terms: list[Term]) -> list[tuple[str, _Pattern]]:
-    """Every form's key, then (so that a real form always claims a key first) the derived spellings."""
+def _han_keys(terms: list[Term]) -> tuple[list[tuple[str, _Pattern]], dict[str, tuple[Term, str]]]:
+    """Automaton keys (in homophone space, base forms first) and the literal spellings they stand for.
+
+    The automaton runs on the homophone view only; a hit is then credited by looking its original
+    span up among the literal spellings: a form's key (strict or skeleton view) or a split-character
+    spelling (split), else it was reachable only through the homophone map (homophone).
+    """
     base = [(key(form), term) for term in terms for form in term.forms]
-    keyed = [(k, _Pattern(term, "")) for k, term in base]
-    # Forms with punctuation inside (成功率100%) also match the strict view as written.
-    keyed += [("".join(map(fold_char, form)), _Pattern(term, "")) for term in terms for form in term.forms
-              if any(map(is_noise, form))]
+    literal: dict[str, tuple[Term, str]] = {}
     for k, term in base:
-        homophone = "".join(map(homophone_fold, k))
-        if homophone != k:
-            # 葆费 also yields 保费: that key may only fire where the text itself was rewritten.
-            keyed.append((homophone, _Pattern(term, "homophone")))
+        literal.setdefault(k, (term, ""))
+    for k, term in base:
         split_chars = [c for c in dict.fromkeys(k) if c in SPLITS]
-        for c in split_chars:
-            keyed.append((k.replace(c, SPLITS[c]), _Pattern(term, "split")))
+        spellings = [k.replace(c, SPLITS[c]) for c in split_chars]
         if len(split_chars) > 1:
-            keyed.append(("".join(SPLITS.get(c, c) for c in k), _Pattern(term, "split")))
-    return keyed
+            spellings.append("".join(SPLITS.get(c, c) for c in k))
+        for spelling in spellings:
+            literal.setdefault(spelling, (term, "split"))
+    keyed = [("".join(map(homophone_fold, k)), _Pattern(term, view)) for k, (term, view) in literal.items()]
+    return keyed, literal
 
 
 def _pinyin_keys(term: Term) -> tuple[list[tuple[str, _Pattern]], list[tuple[str, _Pattern]]]:
@@ -139,7 +144,10 @@ class Matcher:
             term_full, term_initials = _pinyin_keys(term)
             full += term_full
             initials += term_initials
-        self._han = _Automaton(_han_keys(terms))
+        han_keys, self._literal = _han_keys(terms)
+        self._han = _Automaton(han_keys)
+        # Forms with punctuation inside (成功率100%) still count as strict hits when written as listed.
+        self._noisy_forms = {"".join(map(fold_char, f)) for t in terms for f in t.forms if any(map(is_noise, f))}
         self._pinyin = _Automaton(full)
         self._initials = _Automaton(_unambiguous(initials))
         self._pinyin_table, self._initials_table = pinyin_tables()
@@ -149,27 +157,31 @@ class Matcher:
         """Every Han key (for inspection and benchmarks)."""
         return self._han.keys
 
-    def match(self, text: str) -> list[Match]:
-        """Every term found in ``text``, spans in the original; see ``resolve`` for overlaps."""
-        strict = STRICT.view(text)
-        views = [strict]
-        skeleton = SKELETON.view(text)
-        if skeleton.text != strict.text:
-            views.append(skeleton)
-        if _HOMOPHONE_CHARS.search(skeleton.text):
-            views.append(HOMOPHONE.view(text))
+    def match(self, text: str, names: Sequence[tuple[int, int]] = ()) -> list[Match]:
+        """Every term found in ``text``, spans in the original; see ``resolve`` for overlaps.
+
+        ``names``: spans of contact ids and URLs; their letters are names, not pinyin.
+        """
+        view = HOMOPHONE.view(text)
         found: list[Match] = []
-        for view in views:
-            for index, start, end in self._han.find(view.text):
-                pattern = self._han.patterns[index]
-                if view.name == "homophone" and end - start < MIN_HOMOPHONE_KEY:
-                    continue
-                if pattern.view == "homophone" and view.name != "homophone":
-                    continue
-                hit = _hit(view, pattern, start, end, pattern.view or view.name, text)
-                if _word_bounded(text, hit.start, hit.end):
-                    found.append(hit)
-        for window in _letter_windows(text):
+        for index, start, end in self._han.find(view.text):
+            o_start, o_end = view.span(start, end)
+            if not _word_bounded(text, o_start, o_end):
+                continue
+            written = text[o_start:o_end]
+            skeleton = written.translate(SKELETON)
+            literal = self._literal.get(skeleton)
+            if literal is not None:
+                term, view_name = literal
+                if not view_name:
+                    strict = written.translate(STRICT)
+                    view_name = "strict" if strict == skeleton or strict in self._noisy_forms else "skeleton"
+            elif end - start >= MIN_HOMOPHONE_KEY:
+                term, view_name = self._han.patterns[index].term, "homophone"
+            else:
+                continue  # 私心 must not read as 私信
+            found.append(Match(term.canonical, term.category, term.family, view_name, o_start, o_end, written))
+        for window in _letter_windows(text, names):
             found += self._pinyin_hits(text, *window)
         return resolve(found)
 
@@ -188,10 +200,15 @@ class Matcher:
         return hits
 
 
-def _letter_windows(text: str) -> list[tuple[int, int]]:
-    """Merged spans around runs of Latin letters, wide enough for any pinyin key touching them."""
+def _letter_windows(text: str, names: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
+    """Merged spans around runs of Latin letters, wide enough for any pinyin key touching them.
+
+    Runs inside ``names`` and contact tokens (V, vx, QQ …) are no pinyin and open no window.
+    """
     windows: list[tuple[int, int]] = []
     for m in _LETTER.finditer(text):
+        if m.group().casefold() in _CONTACT_TOKENS or any(s <= m.start() and m.end() <= e for s, e in names):
+            continue
         start, end = max(0, m.start() - _WINDOW), min(len(text), m.end() + _WINDOW)
         if windows and start <= windows[-1][1]:
             windows[-1] = (windows[-1][0], end)

@@ -33,7 +33,7 @@ REQUIRED = ("canonical", "category", "family")
 #: Shorter keys would fire everywhere (a single character is part of countless words).
 MIN_KEY_CHARS = 2
 BUNDLED = "lexicon/data/terms.toml"
-_ENTRY_HEADER = re.compile(r"^\s*\[\[\s*term\s*\]\]", re.MULTILINE)
+_ENTRY_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*term[ \t]*\]\]", re.MULTILINE)
 
 
 class LexiconError(ValueError):
@@ -74,10 +74,9 @@ def _entry(path: str, line: int, number: int, entry: object, problems: list[str]
         problems.append(f"{path}:{line}: term #{number}: expected a table, got {type(entry).__name__}")
         return None
     where = f"{path}:{line}: term #{number} ({entry.get('canonical', '?')})"
-    before = len(problems)
-    unknown = sorted(set(entry) - set(KEYS))
-    for key in unknown:
+    for key in sorted(set(entry) - set(KEYS)):  # reported, and the entry still checked against the others
         problems.append(f"{where}: unknown key {key!r}{_suggest(key, KEYS)}; allowed: {', '.join(KEYS)}")
+    before = len(problems)
     for key in REQUIRED:
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             problems.append(f"{where}: missing or empty {key!r} (a string)")
