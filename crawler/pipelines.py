@@ -1,75 +1,48 @@
-"""Item pipelines: classify through the classifier's public API, then store and enqueue in batches."""
+"""Item pipelines: every scraped post goes through ``Ingestor`` (classify, store, enqueue) in batches."""
 
 from __future__ import annotations
 
-from classifier import Classifier
 from takedown import store
-from takedown.queue import enqueue
+
+from .ingest import Ingestor, make_classifier
 
 
 class StorePipeline:
-    """Buffers items, then per batch: classify, upsert posts and accounts, save detections, enqueue hits.
+    """Feeds items to an ``Ingestor``; the buffer is flushed when the spider closes, so an
+    interrupted crawl keeps what it fetched. Counts land in the crawl stats as ``grayscan/*``."""
 
-    Batching keeps SQLite fast (one transaction per batch) and classification vectorized; the
-    buffer is flushed when the spider closes, so an interrupted crawl keeps what it fetched.
-    """
-
-    def __init__(self, db_path: str, batch_size: int, run_id: int | None, lexicon_files: list[str]):
-        self.db_path = db_path
-        self.batch_size = batch_size
-        self.run_id = run_id
-        self.lexicon_files = lexicon_files
-        self.buffer: list[dict] = []
+    def __init__(self, crawler):
+        self.crawler = crawler
+        settings = crawler.settings
+        self.db_path = settings.get("GRAYSCAN_DB", store.DEFAULT_DB)
+        self.batch_size = settings.getint("GRAYSCAN_BATCH_SIZE", 100)
+        self.run_id = settings.getint("GRAYSCAN_RUN_ID") or None
+        self.lexicon_files = settings.getlist("GRAYSCAN_LEXICON_FILES")
+        self.model = settings.get("GRAYSCAN_MODEL")
 
     @classmethod
     def from_crawler(cls, crawler):
-        settings = crawler.settings
-        pipeline = cls(
-            settings.get("GRAYSCAN_DB", store.DEFAULT_DB),
-            settings.getint("GRAYSCAN_BATCH_SIZE", 100),
-            settings.getint("GRAYSCAN_RUN_ID") or None,
-            settings.getlist("GRAYSCAN_LEXICON_FILES"),
-        )
-        pipeline.crawler = crawler
-        return pipeline
+        return cls(crawler)
 
     def open_spider(self, spider=None):
         self.db = store.open_db(self.db_path)
-        self.classifier = Classifier(lexicon_files=self.lexicon_files)
+        self.ingestor = Ingestor(self.db, make_classifier(self.lexicon_files, self.model), run_id=self.run_id,
+                                 batch_size=self.batch_size)
 
     def process_item(self, item, spider=None):
-        self.buffer.append(dict(item))
-        if len(self.buffer) >= self.batch_size:
-            self.flush()
+        before = dict(self.ingestor.counts)
+        self.ingestor.add(item)
+        self._publish(before)
         return item
 
     def close_spider(self, spider=None):
-        self.flush()
+        before = dict(self.ingestor.counts)
+        self.ingestor.flush()
+        self._publish(before)
+        self.crawler.stats.set_value("grayscan/hits", [list(h) for h in self.ingestor.hits])
         self.db.close()
 
-    def flush(self) -> None:
-        if not self.buffer:
-            return
-        # Within a batch the same post can arrive under two keywords; keep the last copy.
-        posts = list({(i["platform"], i["post_id"]): i for i in self.buffer}.values())
-        self.buffer = []
-        for post in posts:
-            post.setdefault("run_id", self.run_id)
-        detections = [
-            {"platform": p["platform"], "post_id": p["post_id"], "classifier": self.classifier.name, **d.to_dict()}
-            for p, d in zip(posts, self.classifier.classify(p.get("text") or "" for p in posts), strict=True)
-        ]
-        accounts = [
-            {"platform": p["platform"], "account_id": p.get("author_id"), "nickname": p.get("author_name"),
-             "homepage_url": p.get("author_url")}
-            for p in posts
-        ]
-        store.upsert_posts(self.db, posts)
-        store.upsert_accounts(self.db, accounts)
-        store.save_detections(self.db, detections)
-        new = enqueue(self.db, detections)
-        stats = self.crawler.stats
-        stats.inc_value("grayscan/stored", len(posts))
-        stats.inc_value("grayscan/enqueued", new)
-        for d in detections:
-            stats.inc_value(f"grayscan/tier/{d['tier']}")
+    def _publish(self, before: dict[str, int]) -> None:
+        for key, value in self.ingestor.counts.items():
+            if value != before.get(key, 0):
+                self.crawler.stats.inc_value(f"grayscan/{key}", value - before.get(key, 0))

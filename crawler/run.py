@@ -21,17 +21,38 @@ LOCAL_SETTINGS = {
     "AUTOTHROTTLE_ENABLED": False,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
     "RETRY_TIMES": 1,
+    "GRAYSCAN_BACKOFF_BASE": 0.2,
 }
 
 
 @dataclass
 class CrawlJob:
-    """One platform to crawl and the queries to run on it."""
+    """One platform to crawl: keyword queries and/or creators, and how.
+
+    ``jobdir`` keeps the crawl's scheduler state on disk (Scrapy JOBDIR) so an interrupted crawl
+    continues where it stopped; ``limit`` stops after that many items (the rest stays in ``jobdir``).
+    ``config`` is the YAML file of the ``generic`` spider.
+    """
 
     platform: str
     keywords: list[str]
     max_pages: int = 5
     base_url: str | None = None
+    creators: list[str] = field(default_factory=list)
+    comments: bool = False
+    comment_pages: int = 1
+    refresh: bool = False
+    cookies_file: str | None = None
+    jobdir: str | None = None
+    limit: int | None = None
+    config: str | None = None
+
+    def spider_args(self, known_ids: set[str]) -> dict[str, Any]:
+        args: dict[str, Any] = {"keywords": self.keywords, "max_pages": self.max_pages}
+        if self.platform == "generic":
+            return {**args, "config": self.config}
+        return {**args, "creators": self.creators, "comments": self.comments, "comment_pages": self.comment_pages,
+                "refresh": self.refresh, "known_ids": known_ids}
 
 
 @dataclass
@@ -43,6 +64,29 @@ class CrawlResult:
     @property
     def stored(self) -> int:
         return int(self.stats.get("grayscan/stored", 0))
+
+    @property
+    def note(self) -> str:
+        """What a user must know about how the run ended (captcha, expired login, skipped bodies)."""
+        reason = str(self.stats.get("finish_reason", ""))
+        notes = {
+            "captcha": f"{self.platform} answered with a captcha; stopped. Solve it in a browser, export cookies, rerun with --resume",
+            "login_expired": f"{self.platform} login expired or missing; export fresh cookies",
+            "login": f"{self.platform} says the login is not valid; export fresh cookies",
+            "signature": f"{self.platform} rejected the request signature; its signer in crawler/signing.py needs fixing",
+            "rate_limited": f"{self.platform} kept rate-limiting after every back-off; stopped. Try later with --resume",
+            "error": f"{self.platform} blocked this client (see log)",
+            "closespider_itemcount": "stopped at --limit; continue with --resume",
+        }
+        parts = [notes[reason]] if reason in notes else []
+        if self.stats.get("grayscan/malformed"):
+            parts.append(f"{self.stats['grayscan/malformed']} malformed answers skipped (URLs in the log)")
+        return "; ".join(parts)
+
+
+def known_post_ids(db, platform: str) -> set[str]:
+    """Ids of the platform's posts already stored: their details and comments are not fetched again."""
+    return {r[0] for r in db.execute("SELECT post_id FROM posts WHERE platform = ? AND kind = 'post'", [platform])}
 
 
 def crawl(
@@ -64,16 +108,24 @@ def crawl(
     for job in jobs:
         settings = base.copy()
         local = job.base_url and any(h in job.base_url for h in ("127.0.0.1", "localhost", "[::1]"))
-        run_id = store.start_run(db, job.platform, job.keywords)
+        run_id = store.start_run(db, job.platform, job.keywords + [f"creator:{c}" for c in job.creators])
+        delay = base.getdict("PLATFORM_DOWNLOAD_DELAY").get(job.platform, base.getfloat("DOWNLOAD_DELAY"))
         settings.setdict(
             {
+                "DOWNLOAD_DELAY": delay,
+                "AUTOTHROTTLE_START_DELAY": delay,
                 **(LOCAL_SETTINGS if local else {}),
                 "GRAYSCAN_DB": db_path,
                 "GRAYSCAN_BASE_URL": job.base_url,
                 "GRAYSCAN_RUN_ID": run_id,
+                "GRAYSCAN_COOKIES_FILE": job.cookies_file,
+                **({"JOBDIR": job.jobdir} if job.jobdir else {}),
+                **({"CLOSESPIDER_ITEMCOUNT": job.limit} if job.limit else {}),
             },
             priority="cmdline",
         )
+        for key, value in (overrides or {}).items():  # explicit overrides win over local defaults
+            settings.set(key, value, priority="cmdline")
         crawler = Crawler(spider_class(job.platform), settings)
         if on_item:
             crawler.signals.connect(lambda item, p=job.platform, **_: on_item(p), signal=signals.item_scraped, weak=False)
@@ -83,18 +135,19 @@ def crawl(
             )
         crawlers.append(crawler)
         results.append(CrawlResult(job.platform, run_id))
-        process.crawl(crawler, keywords=job.keywords, max_pages=job.max_pages)
+        process.crawl(crawler, **job.spider_args(known_post_ids(db, job.platform)))
     process.start()
     for result, crawler in zip(results, crawlers, strict=True):
         result.stats = dict(crawler.stats.get_stats())
-        errors = sum(v for k, v in result.stats.items() if k in ("log_count/ERROR", "grayscan/malformed"))
+        errors = int(result.stats.get("log_count/ERROR", 0))
         store.finish_run(
             db,
             result.run_id,
             status=str(result.stats.get("finish_reason", "unknown")),
             pages=int(result.stats.get("response_received_count", 0)),
             items=result.stored,
-            errors=int(errors),
+            errors=errors,
+            note=result.note or None,
         )
     db.close()
     return results

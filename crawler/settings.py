@@ -22,7 +22,14 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_TIMES = 3
 DOWNLOAD_TIMEOUT = 30
 
-DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.BaseUrlMiddleware": 50}
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.SigningMiddleware": 40,
+    "crawler.middlewares.BaseUrlMiddleware": 50,
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "crawler.middlewares.LoginCookiesMiddleware": 700,
+}
+# Signatures carry timestamps; dedup and --resume must see through them.
+REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.SignatureBlindFingerprinter"
 ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 300}
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
@@ -31,3 +38,18 @@ TELNETCONSOLE_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 
 GRAYSCAN_BATCH_SIZE = 100
+#: Back-off on a platform's rate-limit answer: GRAYSCAN_BACKOFF_BASE * 2**attempt seconds (+ jitter).
+GRAYSCAN_BACKOFF_BASE = 5.0
+GRAYSCAN_BACKOFF_RETRIES = 4
+
+#: Per-platform politeness (seconds between requests to one host; AutoThrottle adapts from there).
+#: From what the platforms tolerate per account (platform-apis.md §3-5): XHS and Douyin are strictest.
+PLATFORM_DOWNLOAD_DELAY = {
+    "xhs": 4.0,
+    "douyin": 3.0,
+    "kuaishou": 3.0,
+    "weibo": 3.0,
+    "bilibili": 2.0,
+    "tieba": 2.0,
+    "zhihu": 2.0,
+}

@@ -1,10 +1,17 @@
-"""``grayscan crawl``: run a platform spider into the store."""
+"""``grayscan crawl`` (platform spiders into the store) and ``grayscan import`` (posts collected elsewhere)."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import click
 
 from .options import console, db_option, fail, lexicon_option
+
+#: Exit status when a platform stopped the crawl (captcha, expired login, rejected signature, rate limit).
+EXIT_STOPPED = 3
+STOP_REASONS = ("captcha", "login_expired", "login", "signature", "rate_limited", "error")
 
 
 def default_keywords(lexicon_files: tuple[str, ...] = ()) -> list[str]:
@@ -14,44 +21,179 @@ def default_keywords(lexicon_files: tuple[str, ...] = ()) -> list[str]:
     return [t.canonical for t in Lexicon.load(list(lexicon_files)).terms_in("level1_term", "level2_term")]
 
 
+def model_choice(model_path: str | None, lexicon_only: bool) -> str | None:
+    """The ``make_classifier`` model argument for the --model/--lexicon-only options."""
+    from crawler.ingest import LEXICON_ONLY
+
+    return LEXICON_ONLY if lexicon_only else model_path
+
+
+def job_dir(db_path: str, platform: str, config: str | None) -> Path:
+    """Where a crawl keeps its resumable scheduler state: next to the database, one per platform."""
+    name = platform if not config else f"{platform}-{Path(config).stem}"
+    return Path(db_path).with_name(Path(db_path).name + ".jobs") / name
+
+
 @click.command()
 @click.argument("platform")
 @click.option("--keyword", "-k", "keywords", multiple=True, help="Search query (repeatable). "
-              "Default: the lexicon's level1 and level2 terms.")
+              "Default: the lexicon's level1 and level2 terms (unless --creator is given).")
+@click.option("--creator", "creators", multiple=True, help="Crawl this creator's posts (repeatable): Weibo uid, "
+              "Bilibili mid, Douyin sec_uid, Kuaishou user id, XHS user_id, Tieba portrait, Zhihu url_token.")
+@click.option("--comments/--no-comments", default=False, show_default=True,
+              help="Also fetch the first-level comments of each new post (ads hide there too).")
+@click.option("--comment-pages", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Comment pages per post.")
 @click.option("--max-pages", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Search result pages per keyword.")
+              help="Listing pages per keyword or creator.")
+@click.option("--cookies", "cookies_file", type=click.Path(exists=True, dir_okay=False),
+              help="Login cookies: a browser-export JSON or a Netscape cookies.txt. The login is checked first.")
+@click.option("--resume", is_flag=True, help="Continue the last interrupted crawl of PLATFORM instead of starting over.")
+@click.option("--limit", type=click.IntRange(min=1), help="Stop after this many items (continue later with --resume).")
+@click.option("--refresh", is_flag=True, help="Re-fetch details and comments of posts already in the database.")
 @click.option("--base-url", help="Map every host of the platform onto this base URL (a local replica).")
+@click.option("--config", "config", type=click.Path(exists=True, dir_okay=False),
+              help="YAML file of the generic spider (PLATFORM = generic).")
+@click.option("--evidence", "evidence_dir", type=click.Path(file_okay=False),
+              help="Capture a screenshot and HTML snapshot of every level1/level2 hit into this directory.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="WARNING",
               show_default=True, help="Scrapy log level.")
 @db_option
 @lexicon_option
-def crawl(platform: str, keywords: tuple[str, ...], max_pages: int, base_url: str | None, log_level: str,
-          db_path: str, lexicon_files: tuple[str, ...]) -> None:
-    """Crawl PLATFORM's keyword search, classify each post, store it and queue the hits.
+@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False),
+              help="Classifier model directory; default: the model bundled with grayscan.")
+@click.option("--lexicon-only", is_flag=True, help="Classify with the lexicon-only baseline (no model).")
+def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], comments: bool, comment_pages: int,
+          max_pages: int, cookies_file: str | None, resume: bool, limit: int | None, refresh: bool,
+          base_url: str | None, config: str | None, evidence_dir: str | None, log_level: str, db_path: str,
+          lexicon_files: tuple[str, ...], model_path: str | None, lexicon_only: bool) -> None:
+    """Crawl PLATFORM (douyin, kuaishou, xhs, weibo, bilibili, tieba, zhihu, or generic with --config):
+    keyword search and/or creators' posts, optionally their comments; classify each post, store it and
+    queue the hits.
 
     \b
-    Example (against the bundled replica started by `grayscan demo --serve`):
-      grayscan crawl weibo -k 征信修复 --base-url http://127.0.0.1:8000
+    Examples:
+      grayscan crawl weibo -k 征信修复 --comments --cookies weibo-cookies.json
+      grayscan crawl bilibili --creator 12345 --max-pages 2
+      grayscan crawl weibo --resume                  # after Ctrl-C or --limit
+      grayscan crawl generic --config forum.yaml
     """
+    from crawler.cookies import CookieFileError, load_cookies
     from crawler.run import CrawlJob, crawl as run_crawl
     from crawler.spiders import SPIDERS
+    from crawler.spiders.generic import ConfigError, load_config
 
     from .progress import crawl_progress
 
     if platform not in SPIDERS:
         fail(f"unknown platform {platform!r}; known: {', '.join(sorted(SPIDERS))}")
-    queries = list(keywords) or default_keywords(lexicon_files)
-    job = CrawlJob(platform, queries, max_pages=max_pages, base_url=base_url)
-    overrides = {"LOG_LEVEL": log_level, "GRAYSCAN_LEXICON_FILES": list(lexicon_files)}
+    if platform == "generic":
+        if not config:
+            fail("the generic spider needs --config FILE.yaml")
+        try:
+            load_config(config)
+        except ConfigError as exc:
+            fail(str(exc))
+    if cookies_file:
+        try:
+            load_cookies(cookies_file)
+        except CookieFileError as exc:
+            fail(str(exc))
+    queries = list(keywords) or ([] if creators or platform == "generic" else default_keywords(lexicon_files))
+    jobdir = job_dir(db_path, platform, config)
+    if resume and not jobdir.exists():
+        console.print(f"[yellow]nothing to resume in {jobdir}; starting a new crawl[/yellow]")
+    if not resume and jobdir.exists():
+        shutil.rmtree(jobdir)
+    job = CrawlJob(platform, queries, max_pages=max_pages, base_url=base_url, creators=list(creators),
+                   comments=comments, comment_pages=comment_pages, refresh=refresh, cookies_file=cookies_file,
+                   jobdir=str(jobdir), limit=limit, config=config)
+    overrides = {"LOG_LEVEL": log_level, "GRAYSCAN_LEXICON_FILES": list(lexicon_files),
+                 "GRAYSCAN_MODEL": model_choice(model_path, lexicon_only)}
     with crawl_progress([platform]) as (on_item, on_response):
         (result,) = run_crawl([job], db_path, overrides=overrides, on_item=on_item, on_response=on_response)
     stats = result.stats
+    reason = str(stats.get("finish_reason"))
     console.print(
-        f"run {result.run_id}: {stats.get('response_received_count', 0)} pages, {result.stored} posts stored, "
-        f"{stats.get('grayscan/enqueued', 0)} newly queued, finish: {stats.get('finish_reason')}"
+        f"run {result.run_id}: {stats.get('response_received_count', 0)} pages, {result.stored} items stored "
+        f"({stats.get('grayscan/new', 0)} new), {stats.get('grayscan/enqueued', 0)} newly queued, finish: {reason}"
     )
-    if stats.get("grayscan/malformed"):
-        console.print(f"[yellow]{stats['grayscan/malformed']} malformed responses skipped (see log)[/yellow]")
+    if reason == "finished":
+        shutil.rmtree(jobdir, ignore_errors=True)
+    if result.note:
+        colour = "red" if reason in STOP_REASONS else "yellow"
+        console.print(f"[{colour}]{result.note}[/{colour}]")
+    if evidence_dir:
+        capture_evidence(db_path, platform, stats.get("grayscan/hits") or [], evidence_dir, base_url, config)
+    if reason in STOP_REASONS:
+        raise SystemExit(EXIT_STOPPED)
 
 
-COMMANDS = [crawl]
+def capture_evidence(db_path: str, platform: str, hits: list, out_dir: str, base_url: str | None,
+                     config: str | None) -> None:
+    """Screenshot + HTML of each hit of this run, recorded in the evidence table."""
+    from crawler.evidence import capture
+    from crawler.middlewares import map_url
+    from crawler.spiders import spider_class
+    from crawler.spiders.generic import load_config
+    from takedown import store
+
+    if not hits:
+        console.print("no level1/level2 hits in this run: no evidence to capture")
+        return
+    hosts = tuple(load_config(config).get("hosts") or ()) if config else spider_class(platform).api_class.hosts
+    db = store.open_db(db_path)
+    try:
+        results = capture(db, [tuple(h) for h in hits], out_dir, map_url=lambda _p, url: map_url(url, base_url, hosts),
+                          on_done=lambda c: console.print(f"evidence {c.platform}/{c.post_id}: "
+                                                          + (f"[red]{c.error}[/red]" if c.error else "ok")))
+    finally:
+        db.close()
+    ok = sum(1 for r in results if not r.error)
+    console.print(f"evidence: {ok}/{len(results)} pages captured into {out_dir}")
+
+
+@click.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--platform", type=click.Choice(["douyin", "kuaishou", "xhs", "weibo", "bilibili", "tieba", "zhihu"]),
+              help="Platform of the records (default: from a 'platform' field, the file's path, or its columns).")
+@db_option
+@lexicon_option
+@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False),
+              help="Classifier model directory; default: the model bundled with grayscan.")
+@click.option("--lexicon-only", is_flag=True, help="Classify with the lexicon-only baseline (no model).")
+def import_(file: str, platform: str | None, db_path: str, lexicon_files: tuple[str, ...], model_path: str | None,
+            lexicon_only: bool) -> None:
+    """Load posts collected elsewhere into the database through the crawl pipeline (classify, store, queue).
+
+    FILE is a MediaCrawler export (JSON, JSONL or CSV of contents or comments) or JSON Lines in
+    grayscan's post shape ({"platform", "post_id", "text", "url", "author_name", ...}).
+
+    \b
+    Example:
+      grayscan import MediaCrawler/data/xhs/json/search_contents_2025-01-01.json
+    """
+    from crawler.importer import import_posts
+    from crawler.ingest import Ingestor, make_classifier
+    from takedown import store
+
+    db = store.open_db(db_path)
+    try:
+        ingestor = Ingestor(db, make_classifier(lexicon_files, model_choice(model_path, lexicon_only)))
+        report = import_posts(file, platform, ingestor.add)
+        ingestor.flush()
+    finally:
+        db.close()
+    for problem in report.problems[:20]:
+        console.print(f"[yellow]{file}:{problem.line}: skipped: {problem.message}[/yellow]")
+    if len(report.problems) > 20:
+        console.print(f"[yellow]... and {len(report.problems) - 20} more skipped records[/yellow]")
+    counts = ingestor.counts
+    tiers = ", ".join(f"{k.split('/')[1]} {v}" for k, v in sorted(counts.items()) if k.startswith("tier/"))
+    console.print(f"imported {counts['stored']} posts ({counts['new']} new; {tiers or 'none'}), "
+                  f"{counts['enqueued']} newly queued, {len(report.problems)} skipped")
+    if report.read == 0:
+        raise SystemExit(1)
+
+
+COMMANDS = [crawl, import_]

@@ -1,34 +1,48 @@
-"""A local replica of the platforms' web APIs on 127.0.0.1, serving posts in the real response shapes.
+"""A local replica of the seven platforms' web APIs on 127.0.0.1, serving posts in the real response shapes.
 
-Used by ``grayscan demo`` and by the tests: spiders written against the real endpoints run
-unchanged against it through ``--base-url``. Each route answers the way the platform does,
-including its envelope, pagination and end marker.
+Used by ``grayscan demo``, the tests and the benchmark: spiders written against the real endpoints run
+unchanged against it through ``--base-url``. Each route answers the way the platform does: envelope,
+pagination and end marker, login check, request signatures (checked), and — for keywords listed in
+``faults`` — the platform's rate-limit, captcha or malformed answers.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ..signing import wbi_sign
+from ..signing import tieba_sign, wbi_sign
+from . import shapes
 
-CHINA_TZ = timezone(timedelta(hours=8))
 #: The replica's WBI keys (the real ones rotate daily; any 32-hex pair works the same way).
 WBI_IMG_KEY = "7cd084941338484aae1ad9425b84077c"
 WBI_SUB_KEY = "4932caff0ff746eab6f01bf08b70ac45"
-PAGE_SIZE = {"weibo": 10, "bilibili": 20}
+PAGE_SIZE = {"weibo": 10, "bilibili": 20, "douyin": 4, "kuaishou": 4, "xhs": 4, "tieba": 4, "zhihu": 4}
+COMMENT_PAGE_SIZE = 2
+#: The login cookie each platform's replica accepts; any other value is an expired login.
+LOGIN_COOKIES = {
+    "weibo": ("SUB", "valid-weibo-session"), "bilibili": ("SESSDATA", "valid-bili-session"),
+    "douyin": ("sessionid", "valid-douyin-session"), "kuaishou": ("passToken", "valid-ks-session"),
+    "xhs": ("web_session", "valid-xhs-session"), "tieba": ("BDUSS", "valid-tieba-session"),
+    "zhihu": ("z_c0", "valid-zhihu-session"),
+}  # fmt: skip
+FAULT_KINDS = ("throttle", "captcha", "malformed")
 
 
 @dataclass
 class Post:
-    """An authored post as the replica stores it."""
+    """An authored post as the replica stores it; ``comments`` are dicts with id, author_id, author_name,
+    text, published. ``long`` posts are cut in listings and complete only on their detail page."""
 
     platform: str
     id: str
@@ -38,153 +52,633 @@ class Post:
     published: int
     keywords: list[str] = field(default_factory=list)
     expect: str | None = None
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    long: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Post:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
-def _weibo_time(epoch: int) -> str:
-    """Weibo's ``created_at``: ``Wed Oct 19 23:44:36 +0800 2022``."""
-    return datetime.fromtimestamp(epoch, CHINA_TZ).strftime("%a %b %d %H:%M:%S %z %Y")
+def page_signature(path: str, body: str) -> str:
+    """The replica platforms' stand-in signature: FNV-1a (32 bit) of path+body, as their page JS computes it."""
+    value = 0x811C9DC5
+    for byte in (path + body).encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return f"{value:08x}"
 
 
-def _mblog(post: Post) -> dict[str, Any]:
-    return {
-        "id": post.id,
-        "mid": post.id,
-        "bid": "N" + post.id[-8:],
-        "created_at": _weibo_time(post.published),
-        "text": post.text.replace("\n", "<br />"),
-        "source": "iPhone客户端",
-        "region_name": "发布于 广东",
-        "isLongText": False,
-        "attitudes_count": 12,
-        "comments_count": "1.2万",
-        "reposts_count": 3,
-        "pics": [],
-        "user": {
-            "id": int(post.author_id),
-            "screen_name": post.author_name,
-            "profile_url": f"https://m.weibo.cn/u/{post.author_id}?uid={post.author_id}",
-            "profile_image_url": "https://tvax1.sinaimg.cn/crop.0.0.180.180.180/default.jpg",
-            "gender": "m",
-        },
-    }
-
-
-def _bili_result(post: Post, keyword: str) -> dict[str, Any]:
-    title, _, description = post.text.partition("|")
-    if not description:
-        title, description = post.text[:30], post.text
-    highlighted = title.replace(keyword, f'<em class="keyword">{keyword}</em>') if keyword else title
-    return {
-        "type": "video",
-        "id": int(post.id),
-        "aid": int(post.id),
-        "bvid": "BV1" + post.id[-9:],
-        "title": highlighted,
-        "description": description,
-        "author": post.author_name,
-        "mid": int(post.author_id),
-        "typename": "财经商业",
-        "arcurl": f"http://www.bilibili.com/video/av{post.id}",
-        "pic": "//i0.hdslb.com/bfs/archive/demo.jpg",
-        "play": 1024,
-        "video_review": 3,
-        "favorites": 20,
-        "review": 8,
-        "tag": ",".join(post.keywords),
-        "pubdate": post.published,
-        "senddate": post.published,
-        "duration": "3:21",
-    }
+#: The page JS the replica serves for each page-signed platform (same globals as the real pages).
+SIGNER_JS = """
+function __fnv(s){let h=0x811c9dc5;for(const b of new TextEncoder().encode(s)){h=Math.imul(h^b,0x01000193)>>>0;}
+return h.toString(16).padStart(8,'0');}
+window._webmsxyw=(path,data)=>({'X-s':'XYW_'+__fnv(path+(data===undefined?'':JSON.stringify(data))),'X-t':String(Date.now())});
+window.__ks_realm={call:(name,a)=>__fnv(a.url+(a.body||''))};
+window.bdms={sign:(query,body)=>__fnv(query+body)};
+window.__zse_sign=(path)=>'2.0_'+__fnv(path);
+"""
+SIGNER_PAGES = {"/explore": "xhs", "/search/video": "kuaishou", "/": "douyin", "/search": "zhihu"}
 
 
 class Replica:
     """The replica's data and routing, independent of the HTTP server."""
 
-    def __init__(self, posts: Iterable[Post]):
+    def __init__(self, posts: Iterable[Post], faults: dict[str, str] | None = None):
         self.posts = list(posts)
-        self.routes: dict[str, Callable[[dict[str, str]], tuple[int, Any]]] = {
-            "/api/container/getIndex": self.weibo_search,
-            "/api/config": lambda q: (200, {"ok": 1, "data": {"login": False}}),
-            "/x/web-interface/nav": self.bilibili_nav,
-            "/x/web-interface/wbi/search/type": self.bilibili_search,
+        self.faults = dict(faults or {})  # keyword -> throttle | captcha | malformed | throttle:N
+        self.fault_hits: Counter[str] = Counter()
+        self.requests: Counter[str] = Counter()  # path -> count, for tests
+        self.exact: dict[str, Callable[[Request], Answer]] = {
+            "/api/config": self.weibo_config,
+            "/api/container/getIndex": self.weibo_index,
+            "/comments/hotflow": self.weibo_comments,
+            "/x/web-interface/nav": self.bili_nav,
+            "/x/web-interface/wbi/search/type": self.bili_search,
+            "/x/space/wbi/arc/search": self.bili_space,
+            "/x/v2/reply/wbi/main": self.bili_replies,
+            "/aweme/v1/web/user/profile/self/": self.douyin_self,
+            "/aweme/v1/web/general/search/single/": self.douyin_search,
+            "/aweme/v1/web/aweme/post/": self.douyin_posts,
+            "/aweme/v1/web/comment/list/": self.douyin_comments,
+            "/graphql": self.kuaishou_graphql,
+            "/rest/v/search/feed": self.kuaishou_search,
+            "/rest/v/profile/feed": self.kuaishou_profile,
+            "/rest/v/photo/comment/list": self.kuaishou_comments,
+            "/api/sns/web/v1/user/selfinfo": self.xhs_selfinfo,
+            "/api/sns/web/v1/search/notes": self.xhs_search,
+            "/api/sns/web/v1/feed": self.xhs_feed,
+            "/api/sns/web/v1/user_posted": self.xhs_user_posted,
+            "/api/sns/web/v2/comment/page": self.xhs_comments,
+            "/c/s/pc/sync": self.tieba_sync,
+            "/mo/q/search/multsearch": self.tieba_search,
+            "/c/u/feed/myThread": self.tieba_my_threads,
+            "/c/f/pb/page_pc": self.tieba_floors,
+            "/api/v4/me": self.zhihu_me,
+            "/api/v4/search_v3": self.zhihu_search,
         }
+        self.patterns: list[tuple[re.Pattern[str], Callable[..., Answer]]] = [
+            (re.compile(r"/detail/(\d+)"), self.weibo_detail),
+            (re.compile(r"/explore/(\w+)"), self.xhs_note_page),
+            (re.compile(r"/api/v4/members/([\w-]+)/answers"), self.zhihu_member_answers),
+            (re.compile(r"/api/v4/comment_v5/answers/(\w+)/root_comment"), self.zhihu_comments),
+            (re.compile(r"/question/\w+/answer/(\w+)"), self.zhihu_answer_page),
+            (re.compile(r"/evidence/(\w+)/(\w+)"), self.evidence_page),
+        ]
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def answer(self, request: Request) -> Answer:
+        self.requests[request.path] += 1
+        if request.path in SIGNER_PAGES:
+            return html(f"<!doctype html><html><head><meta charset='utf-8'><script>{SIGNER_JS}</script></head>"
+                        f"<body>{SIGNER_PAGES[request.path]}</body></html>")
+        if request.path in self.exact:
+            return self.exact[request.path](request)
+        for pattern, route in self.patterns:
+            match = pattern.fullmatch(request.path)
+            if match:
+                return route(request, *match.groups())
+        return Answer(404, {"error": "not found"})
 
     def search(self, platform: str, keyword: str) -> list[Post]:
         """Posts the platform's search would return for ``keyword``, newest first."""
         hits = [p for p in self.posts if p.platform == platform and (keyword in p.keywords or keyword in p.text)]
         return sorted(hits, key=lambda p: -p.published)
 
-    def weibo_search(self, query: dict[str, str]) -> tuple[int, Any]:
-        container = urllib.parse.parse_qs(query.get("containerid", "").removeprefix("100103"))
-        keyword = (container.get("q") or [""])[0]
-        page = int(query.get("page") or 1)
+    def by_author(self, platform: str, author_id: str) -> list[Post]:
+        return sorted((p for p in self.posts if p.platform == platform and p.author_id == author_id),
+                      key=lambda p: -p.published)
+
+    def post(self, platform: str, post_id: str) -> Post | None:
+        return next((p for p in self.posts if p.platform == platform and p.id == post_id), None)
+
+    def fault(self, keyword: str, page: int) -> str | None:
+        """The fault to answer for this keyword and page: throttle the first N (default 2) times,
+        captcha always, malformed on page 2."""
+        kind, _, count = self.faults.get(keyword, "").partition(":")
+        if kind == "throttle":
+            self.fault_hits[keyword] += 1
+            return "throttle" if self.fault_hits[keyword] <= int(count or 2) else None
+        if kind == "malformed":
+            return "malformed" if page == 2 else None
+        return kind or None
+
+    def logged_in(self, request: Request, platform: str) -> bool:
+        name, value = LOGIN_COOKIES[platform]
+        return request.cookies.get(name) == value
+
+    # -- Weibo -----------------------------------------------------------------------------
+    def weibo_config(self, request: Request) -> Answer:
+        return Answer(200, {"ok": 1, "data": {"login": self.logged_in(request, "weibo"), "st": "abc123"}})
+
+    def weibo_index(self, request: Request) -> Answer:
+        container = request.query.get("containerid", "")
+        if container.startswith("107603"):
+            return self.weibo_profile(request, container.removeprefix("107603"))
+        params = urllib.parse.parse_qs(container.removeprefix("100103"))
+        keyword = (params.get("q") or [""])[0]
+        page = int(request.query.get("page") or 1)
+        fault = self.fault(keyword, page)
+        if fault == "throttle":
+            return html("<html><body>请求过于频繁</body></html>", status=432)
+        if fault == "captcha":
+            return html("<html><body><a href='https://security.weibo.com/captcha'>验证</a></body></html>")
+        if fault == "malformed":
+            return Answer(200, b'{"ok":1,"data":{"cards":[{"card_type":9,"mblog":{"id":')
         size = PAGE_SIZE["weibo"]
         posts = self.search("weibo", keyword)[(page - 1) * size : page * size]
         if not posts:
-            return 200, {"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}}
+            return Answer(200, {"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}})
         cards: list[dict[str, Any]] = []
         if page == 1:
             # Real first pages open with non-post cards: a user card group and a hot-topic card.
             cards.append({"card_type": 11, "card_group": [{"card_type": 10, "user": {"id": 1, "screen_name": keyword}}]})
             cards.append({"card_type": 4, "desc": f"#{keyword}# 热门话题"})
-        mblogs = [{"card_type": 9, "itemid": f"seqid:{p.id}", "mblog": _mblog(p)} for p in posts]
+        mblogs = [{"card_type": 9, "itemid": f"seqid:{p.id}", "mblog": shapes.weibo_mblog(p)} for p in posts]
         # Some posts arrive nested in a card group, as on the real site.
         cards += mblogs[:-2] + [{"card_type": 11, "card_group": mblogs[-2:]}]
-        return 200, {"ok": 1, "data": {"cardlistInfo": {"page": page + 1, "page_type": "searchall"}, "cards": cards}}
+        return Answer(200, {"ok": 1, "data": {"cardlistInfo": {"page": page + 1, "page_type": "searchall"}, "cards": cards}})
 
-    def bilibili_nav(self, query: dict[str, str]) -> tuple[int, Any]:
-        wbi = {
-            "img_url": f"https://i0.hdslb.com/bfs/wbi/{WBI_IMG_KEY}.png",
-            "sub_url": f"https://i0.hdslb.com/bfs/wbi/{WBI_SUB_KEY}.png",
-        }
-        return 200, {"code": -101, "message": "账号未登录", "ttl": 1, "data": {"isLogin": False, "wbi_img": wbi}}
+    def weibo_profile(self, request: Request, uid: str) -> Answer:
+        posts = self.by_author("weibo", uid)
+        start = int(request.query.get("since_id") or 0)
+        size = PAGE_SIZE["weibo"]
+        chunk = posts[start : start + size]
+        cards = [{"card_type": 9, "mblog": shapes.weibo_mblog(p)} for p in chunk]
+        more = start + size < len(posts)
+        info = {"containerid": f"107603{uid}", "total": len(posts), **({"since_id": start + size} if more else {})}
+        return Answer(200, {"ok": 1 if chunk else 0, "data": {"cardlistInfo": info, "cards": cards}})
 
-    def bilibili_search(self, query: dict[str, str]) -> tuple[int, Any]:
-        unsigned = {k: v for k, v in query.items() if k not in ("w_rid", "wts")}
-        expected = wbi_sign(unsigned, WBI_IMG_KEY, WBI_SUB_KEY, wts=int(query.get("wts") or 0))["w_rid"]
-        if query.get("w_rid") != expected:
-            return 200, {"code": -403, "message": "访问权限不足", "ttl": 1}
-        keyword = query.get("keyword", "")
-        page = int(query.get("page") or 1)
+    def weibo_detail(self, request: Request, post_id: str) -> Answer:
+        post = self.post("weibo", post_id)
+        if post is None:
+            return html("<html><body>微博不存在</body></html>", status=404)
+        status = {**shapes.weibo_mblog(post), "text": post.text.replace("\n", "<br />"), "isLongText": False}
+        data = json.dumps([{"status": status, "call": 1}], ensure_ascii=False).replace("</", "<\\/")
+        return html(f"<html><body><script>var $render_data = {data}[0] || {{}};\nvar __wb_config = {{}};</script></body></html>")
+
+    def weibo_comments(self, request: Request) -> Answer:
+        post = self.post("weibo", request.query.get("id", ""))
+        start = int(request.query.get("max_id") or 0)
+        comments = (post.comments if post else [])[start : start + COMMENT_PAGE_SIZE]
+        if not comments:
+            return Answer(200, {"ok": 0, "msg": "快来发表你的评论吧"})
+        end = start + COMMENT_PAGE_SIZE
+        max_id = end if post and end < len(post.comments) else 0
+        data = {"data": [shapes.weibo_comment(c) for c in comments], "total_number": len(post.comments),
+                "max_id": max_id, "max_id_type": 0}
+        return Answer(200, {"ok": 1, "data": data})
+
+    # -- Bilibili --------------------------------------------------------------------------
+    def bili_nav(self, request: Request) -> Answer:
+        wbi = {"img_url": f"https://i0.hdslb.com/bfs/wbi/{WBI_IMG_KEY}.png",
+               "sub_url": f"https://i0.hdslb.com/bfs/wbi/{WBI_SUB_KEY}.png"}
+        if self.logged_in(request, "bilibili"):
+            return Answer(200, {"code": 0, "message": "0", "ttl": 1, "data": {"isLogin": True, "mid": 1, "wbi_img": wbi}})
+        return Answer(200, {"code": -101, "message": "账号未登录", "ttl": 1, "data": {"isLogin": False, "wbi_img": wbi}})
+
+    def bili_checked(self, request: Request) -> Answer | None:
+        """The -403 answer when ``w_rid`` does not match the query, else None."""
+        unsigned = {k: v for k, v in request.query.items() if k not in ("w_rid", "wts")}
+        expected = wbi_sign(unsigned, WBI_IMG_KEY, WBI_SUB_KEY, wts=int(request.query.get("wts") or 0))["w_rid"]
+        if request.query.get("w_rid") != expected:
+            return Answer(200, {"code": -403, "message": "访问权限不足", "ttl": 1})
+        return None
+
+    def bili_search(self, request: Request) -> Answer:
+        keyword = request.query.get("keyword", "")
+        page = int(request.query.get("page") or 1)
+        fault = self.fault(keyword, page)
+        if fault == "throttle":
+            return Answer(200, {"code": -412, "message": "请求被拦截", "ttl": 1})
+        if fault == "captcha":
+            return Answer(200, {"code": -352, "message": "风控校验失败", "ttl": 1, "data": {"v_voucher": "voucher_1"}})
+        if fault == "malformed":
+            return Answer(200, b'{"code":0,"data":{"result":[{"type":"video",')
+        refused = self.bili_checked(request)
+        if refused:
+            return refused
         size = PAGE_SIZE["bilibili"]
         hits = self.search("bilibili", keyword)
         pages = max(1, -(-len(hits) // size))
-        results = [_bili_result(p, keyword) for p in hits[(page - 1) * size : page * size]]
-        data = {
-            "seid": "1234567890",
-            "page": page,
-            "pagesize": size,
-            "numResults": len(hits),
-            "numPages": pages,
-            "suggest_keyword": "",
-            "rqt_type": "search",
-            "result": results,
-        }
-        return 200, {"code": 0, "message": "0", "ttl": 1, "data": data}
+        results = [shapes.bili_video(p, keyword) for p in hits[(page - 1) * size : page * size]]
+        data = {"seid": "1234567890", "page": page, "pagesize": size, "numResults": len(hits), "numPages": pages,
+                "suggest_keyword": "", "rqt_type": "search", "result": results}
+        return Answer(200, {"code": 0, "message": "0", "ttl": 1, "data": data})
+
+    def bili_space(self, request: Request) -> Answer:
+        refused = self.bili_checked(request)
+        if refused:
+            return refused
+        posts = self.by_author("bilibili", request.query.get("mid", ""))
+        page, size = int(request.query.get("pn") or 1), int(request.query.get("ps") or 30)
+        vlist = [shapes.bili_video(p) for p in posts[(page - 1) * size : page * size]]
+        data = {"list": {"tlist": {}, "vlist": vlist}, "page": {"pn": page, "ps": size, "count": len(posts)}}
+        return Answer(200, {"code": 0, "message": "0", "ttl": 1, "data": data})
+
+    def bili_replies(self, request: Request) -> Answer:
+        refused = self.bili_checked(request)
+        if refused:
+            return refused
+        aid = request.query.get("oid", "")
+        post = self.post("bilibili", aid)
+        start = int(request.query.get("next") or 0)
+        comments = post.comments if post else []
+        chunk = comments[start : start + COMMENT_PAGE_SIZE]
+        end = start + COMMENT_PAGE_SIZE
+        cursor = {"is_begin": start == 0, "is_end": end >= len(comments), "next": end, "all_count": len(comments)}
+        data = {"cursor": cursor, "replies": [shapes.bili_reply(c, aid) for c in chunk], "top_replies": []}
+        return Answer(200, {"code": 0, "message": "0", "ttl": 1, "data": data})
+
+    # -- Douyin ----------------------------------------------------------------------------
+    def douyin_self(self, request: Request) -> Answer:
+        if self.logged_in(request, "douyin"):
+            return Answer(200, {"status_code": 0, "user": {"uid": "42", "nickname": "me"}})
+        return Answer(200, {"status_code": 8, "status_msg": "用户未登录", "user": None})
+
+    def douyin_signed(self, request: Request) -> bool:
+        query = re.sub(r"&?a_bogus=[^&]*", "", request.raw_query)
+        return request.query.get("a_bogus") == page_signature(query, request.body)
+
+    def douyin_search(self, request: Request) -> Answer:
+        keyword = request.query.get("keyword", "")
+        offset = int(request.query.get("offset") or 0)
+        size = PAGE_SIZE["douyin"]
+        fault = self.fault(keyword, offset // size + 1)
+        if fault == "throttle":
+            return Answer(200, b"")
+        if fault == "captcha":
+            return Answer(200, {"status_code": 0, "data": [], "has_more": 0,
+                                "search_nil_info": {"search_nil_type": "verify_check", "search_nil_item": "verify_check"}})
+        if fault == "malformed":
+            return Answer(200, b'{"status_code":0,"data":[{"type":1,"aweme_info":')
+        hits = self.search("douyin", keyword)
+        chunk = hits[offset : offset + size]
+        data: list[dict[str, Any]] = [{"type": 1, "aweme_info": shapes.douyin_aweme(p)} for p in chunk]
+        if offset == 0 and data:
+            data.insert(1, {"type": 6, "related_word": {"related_words": [{"related_word": keyword + "方法"}]}})
+            data.append({"type": 77, "common_aladdin": {"display": {"title": "相关百科"}}})
+        more = offset + size < len(hits)
+        return Answer(200, {"status_code": 0, "data": data, "has_more": int(more), "cursor": offset + size,
+                            "extra": {"logid": f"2025{offset:06d}LOGID"}, "log_pb": {"impr_id": f"2025{offset:06d}LOGID"}})
+
+    def douyin_posts(self, request: Request) -> Answer:
+        if not self.douyin_signed(request):
+            return Answer(200, b"")
+        sec_uid = request.query.get("sec_user_id", "")
+        posts = self.by_author("douyin", sec_uid.removeprefix("MS4wLjABAAAA"))
+        start = int(request.query.get("max_cursor") or 0)
+        size = PAGE_SIZE["douyin"]
+        more = start + size < len(posts)
+        return Answer(200, {"status_code": 0, "aweme_list": [shapes.douyin_aweme(p) for p in posts[start : start + size]],
+                            "has_more": int(more), "max_cursor": start + size if more else 0})
+
+    def douyin_comments(self, request: Request) -> Answer:
+        if not self.douyin_signed(request):
+            return Answer(200, b"")
+        aweme_id = request.query.get("aweme_id", "")
+        post = self.post("douyin", aweme_id)
+        start = int(request.query.get("cursor") or 0)
+        comments = post.comments if post else []
+        end = start + COMMENT_PAGE_SIZE
+        return Answer(200, {"status_code": 0, "comments": [shapes.douyin_comment(c, aweme_id) for c in comments[start:end]],
+                            "cursor": end, "has_more": int(end < len(comments)), "total": len(comments)})
+
+    # -- Kuaishou --------------------------------------------------------------------------
+    def kuaishou_graphql(self, request: Request) -> Answer:
+        result = 1 if self.logged_in(request, "kuaishou") else 2  # logged out: no profile list
+        return Answer(200, {"data": {"visionProfileUserList": {"result": result, "fols": [], "pcursor": ""}}})
+
+    def kuaishou_refusal(self, request: Request) -> Answer | None:
+        path = re.sub(r"[?&]__NS_hxfalcon=[^&]*", "", request.path + ("?" + request.raw_query if request.raw_query else ""))
+        if request.query.get("__NS_hxfalcon") != page_signature(path, request.body):
+            return Answer(200, {"result": 50, "error_msg": "签名验证失败"})
+        return None
+
+    def kuaishou_page(self, feeds: list[Post], start: int, size: int, **extra: Any) -> Answer:
+        chunk = feeds[start : start + size]
+        more = start + size < len(feeds)
+        return Answer(200, {"result": 1, "pcursor": str(start + size) if more else "no_more",
+                            "feeds": [shapes.kuaishou_feed(p) for p in chunk], **extra})
+
+    def kuaishou_search(self, request: Request) -> Answer:
+        body = request.json
+        keyword = body.get("keyword", "")
+        start = int(body.get("pcursor") or 0)
+        size = PAGE_SIZE["kuaishou"]
+        fault = self.fault(keyword, start // size + 1)
+        if fault == "throttle":
+            return Answer(200, {"result": 2, "error_msg": "请求太快了"})
+        if fault == "captcha":
+            return Answer(200, {"result": 400002, "error_msg": "需要验证", "captchaConfig": {"uri": "/captcha"}})
+        if fault == "malformed":
+            return Answer(200, b'{"result":1,"feeds":[{"photo":')
+        refused = self.kuaishou_refusal(request)
+        if refused:
+            return refused
+        return self.kuaishou_page(self.search("kuaishou", keyword), start, size, searchSessionId="MTRfMjcwOTMy")
+
+    def kuaishou_profile(self, request: Request) -> Answer:
+        refused = self.kuaishou_refusal(request)
+        if refused:
+            return refused
+        body = request.json
+        return self.kuaishou_page(self.by_author("kuaishou", body.get("user_id", "")), int(body.get("pcursor") or 0),
+                                  PAGE_SIZE["kuaishou"])
+
+    def kuaishou_comments(self, request: Request) -> Answer:
+        refused = self.kuaishou_refusal(request)
+        if refused:
+            return refused
+        body = request.json
+        post = self.post("kuaishou", body.get("photoId", ""))
+        comments = post.comments if post else []
+        start = int(body.get("pcursor") or 0)
+        end = start + COMMENT_PAGE_SIZE
+        return Answer(200, {"result": 1, "rootCommentsV2": [shapes.kuaishou_comment(c) for c in comments[start:end]],
+                            "pcursorV2": str(end) if end < len(comments) else "no_more", "commentCountV2": len(comments)})
+
+    # -- Xiaohongshu -----------------------------------------------------------------------
+    def xhs_refusal(self, request: Request) -> Answer | None:
+        path = request.path + ("?" + request.raw_query if request.raw_query else "")
+        if request.headers.get("x-s") != "XYW_" + page_signature(path, request.body):
+            return Answer(406, {"code": -1, "success": False, "msg": None, "data": None})
+        return None
+
+    def xhs_selfinfo(self, request: Request) -> Answer:
+        success = self.logged_in(request, "xhs")
+        return Answer(200, {"code": 0, "success": True, "data": {"result": {"success": success, "code": 0}}})
+
+    def xhs_search(self, request: Request) -> Answer:
+        body = request.json
+        keyword, page = body.get("keyword", ""), int(body.get("page") or 1)
+        fault = self.fault(keyword, page)
+        if fault == "throttle":
+            return Answer(200, {"code": 300013, "success": False, "msg": "访问频次异常，请勿频繁操作或重启试试"})
+        if fault == "captcha":
+            return Answer(461, {"code": 461, "success": False}, headers={"Verifytype": "102", "Verifyuuid": "abc-uuid"})
+        if fault == "malformed":
+            return Answer(200, b'{"code":0,"success":true,"data":{"items":[{"id":')
+        refused = self.xhs_refusal(request)
+        if refused:
+            return refused
+        size = PAGE_SIZE["xhs"]
+        hits = self.search("xhs", keyword)
+        items = [shapes.xhs_search_item(p) for p in hits[(page - 1) * size : page * size]]
+        if page == 1 and items:
+            items.insert(1, {"id": "2c7f6a1e-0d1b-4f2a-9f6e-1c2d3e4f5a6b#1700000000000", "model_type": "rec_query",
+                             "rec_query": {"title": "大家都在搜", "queries": [{"name": keyword + "怎么做"}]}})
+            items.append({"id": "ad-1", "model_type": "hot_query", "hot_query": {"queries": []}})
+        return Answer(200, {"code": 0, "success": True, "msg": "成功",
+                            "data": {"has_more": page * size < len(hits), "items": items}})
+
+    def xhs_feed(self, request: Request) -> Answer:
+        refused = self.xhs_refusal(request)
+        if refused:
+            return refused
+        post = self.post("xhs", request.json.get("source_note_id", ""))
+        if post is None or post.long:  # the feed refuses some notes; their page still shows them
+            return Answer(200, {"code": -510001, "success": False, "msg": "笔记状态异常，请稍后查看", "data": {}})
+        card = shapes.xhs_note_card(post)
+        return Answer(200, {"code": 0, "success": True, "data": {"items": [{"id": post.id, "model_type": "note",
+                                                                              "note_card": card}]}})
+
+    def xhs_note_page(self, request: Request, note_id: str) -> Answer:
+        post = self.post("xhs", note_id)
+        return html(shapes.xhs_note_page(post)) if post else html("<html>404</html>", status=404)
+
+    def xhs_user_posted(self, request: Request) -> Answer:
+        refused = self.xhs_refusal(request)
+        if refused:
+            return refused
+        posts = self.by_author("xhs", request.query.get("user_id", ""))
+        start = int(request.query.get("cursor") or 0)
+        size = PAGE_SIZE["xhs"]
+        notes = [{"note_id": p.id, "display_title": shapes.title_and_body(p)[0], "type": "normal",
+                  "xsec_token": f"AB{p.id[-6:]}token=", "user": shapes.xhs_user(p.author_id, p.author_name)}
+                 for p in posts[start : start + size]]
+        more = start + size < len(posts)
+        return Answer(200, {"code": 0, "success": True,
+                            "data": {"notes": notes, "cursor": str(start + size) if more else "", "has_more": more}})
+
+    def xhs_comments(self, request: Request) -> Answer:
+        refused = self.xhs_refusal(request)
+        if refused:
+            return refused
+        note_id = request.query.get("note_id", "")
+        post = self.post("xhs", note_id)
+        comments = post.comments if post else []
+        start = int(request.query.get("cursor") or 0)
+        end = start + COMMENT_PAGE_SIZE
+        more = end < len(comments)
+        return Answer(200, {"code": 0, "success": True, "data": {
+            "comments": [shapes.xhs_comment(c, note_id) for c in comments[start:end]],
+            "cursor": str(end) if more else "", "has_more": more}})
+
+    # -- Tieba -----------------------------------------------------------------------------
+    def tieba_refusal(self, request: Request) -> Answer | None:
+        params = dict(request.form if request.method == "POST" else request.query)
+        if params.get("sign") != tieba_sign(params):
+            return Answer(200, {"no": 2210002, "error": "sign error", "data": {}})
+        return None
+
+    def tieba_sync(self, request: Request) -> Answer:
+        user = {"id": 42, "name": "me"} if self.logged_in(request, "tieba") else {"id": 0}
+        return Answer(200, {"error_code": 0, "data": {"user": user, "anti": {"tbs": "0123456789abcdef"}}})
+
+    def tieba_search(self, request: Request) -> Answer:
+        keyword, page = request.query.get("word", ""), int(request.query.get("pn") or 1)
+        fault = self.fault(keyword, page)
+        if fault == "throttle":
+            return Answer(200, {"no": 110001, "error": "操作过于频繁", "data": {}})
+        if fault == "captcha":
+            return html("<html><head><title>百度安全验证</title></head><body>网络不给力，请稍后重试</body></html>", status=403)
+        if fault == "malformed":
+            return Answer(200, b'{"no":0,"data":{"card_list":[{"cardStyle":"thread","data":')
+        refused = self.tieba_refusal(request)
+        if refused:
+            return refused
+        size = PAGE_SIZE["tieba"]
+        hits = self.search("tieba", keyword)
+        cards: list[dict[str, Any]] = [{"cardStyle": "thread", "data": shapes.tieba_thread(p)}
+                                       for p in hits[(page - 1) * size : page * size]]
+        if page == 1 and cards:
+            cards.insert(0, {"cardStyle": "forum", "data": {"forum_name": keyword, "member_num": 1200}})
+            cards.append({"cardInfo": "brand", "data": {"title": "广告"}})
+        return Answer(200, {"no": 0, "error": "success",
+                            "data": {"card_list": cards, "has_more": int(page * size < len(hits))}})
+
+    def tieba_my_threads(self, request: Request) -> Answer:
+        refused = self.tieba_refusal(request)
+        if refused:
+            return refused
+        portrait = request.query.get("portrait", "")
+        posts = self.by_author("tieba", portrait.removeprefix("tb.1."))
+        page, size = int(request.query.get("pn") or 1), int(request.query.get("rn") or 20)
+        threads = [{**shapes.tieba_thread(p), "thread_id": int(p.id)} for p in posts[(page - 1) * size : page * size]]
+        for thread in threads:
+            del thread["tid"]
+        return Answer(200, {"error_code": 0, "data": {"list": threads, "has_more": int(page * size < len(posts))}})
+
+    def tieba_floors(self, request: Request) -> Answer:
+        refused = self.tieba_refusal(request)
+        if refused:
+            return refused
+        tid, page = request.form.get("kz", ""), int(request.form.get("pn") or 1)
+        post = self.post("tieba", tid)
+        comments = post.comments if post else []
+        pages = max(1, -(-len(comments) // COMMENT_PAGE_SIZE))
+        floors = [shapes.tieba_floor(c, 2 + (page - 1) * COMMENT_PAGE_SIZE + i)
+                  for i, c in enumerate(comments[(page - 1) * COMMENT_PAGE_SIZE : page * COMMENT_PAGE_SIZE])]
+        if page == 1 and post:
+            floors.insert(0, {"id": int(post.id) + 1, "floor": 1, "author_id": int(post.author_id), "time": post.published,
+                              "content": [{"type": 0, "text": post.text}]})
+        users = [{"id": int(c["author_id"]), "name_show": c["author_name"], "portrait": f"tb.1.{c['author_id']}"}
+                 for c in comments]
+        return Answer(200, {"error_code": 0, "post_list": floors, "user_list": users,
+                            "page": {"current_page": page, "total_page": pages}})
+
+    # -- Zhihu -----------------------------------------------------------------------------
+    def zhihu_refusal(self, request: Request) -> Answer | None:
+        path = request.path + ("?" + request.raw_query if request.raw_query else "")
+        if request.headers.get("x-zse-96") != "2.0_" + page_signature(path, ""):
+            return Answer(403, {"error": {"code": 10003, "message": "请求参数异常，请升级客户端后重试"}})
+        return None
+
+    def zhihu_me(self, request: Request) -> Answer:
+        if self.logged_in(request, "zhihu"):
+            return Answer(200, {"id": "u42", "url_token": "me", "name": "me"})
+        return Answer(401, {"error": {"code": 100, "message": "请求需要登录"}})
+
+    def zhihu_search(self, request: Request) -> Answer:
+        keyword, offset = request.query.get("q", ""), int(request.query.get("offset") or 0)
+        size = PAGE_SIZE["zhihu"]
+        fault = self.fault(keyword, offset // size + 1)
+        if fault == "throttle":
+            return Answer(403, {"error": {"code": 40362, "message": "您当前请求存在异常，暂时限制本次访问"}})
+        if fault == "captcha":
+            return Answer(403, {"error": {"code": 40352, "redirect": "https://www.zhihu.com/account/unhuman?type=unhuman"}})
+        if fault == "malformed":
+            return Answer(200, b'{"data":[{"type":"search_result","object":')
+        refused = self.zhihu_refusal(request)
+        if refused:
+            return refused
+        hits = self.search("zhihu", keyword)
+        data: list[dict[str, Any]] = [{"type": "search_result", "highlight": {}, "object": shapes.zhihu_answer(p, keyword)}
+                                      for p in hits[offset : offset + size]]
+        if offset == 0 and data:
+            data.insert(0, {"type": "relevant_query", "query_list": [{"query": keyword + "靠谱吗"}]})
+            data.append({"type": "knowledge_ad", "object": {"type": "ad", "id": "ad1"}})
+        end = offset + size >= len(hits)
+        paging = {"is_end": end, "next": "" if end else request.url_with(offset=offset + size)}
+        return Answer(200, {"data": data, "paging": paging})
+
+    def zhihu_member_answers(self, request: Request, token: str) -> Answer:
+        refused = self.zhihu_refusal(request)
+        if refused:
+            return refused
+        posts = self.by_author("zhihu", token.removeprefix("token-"))
+        offset, size = int(request.query.get("offset") or 0), int(request.query.get("limit") or 20)
+        answers = [{k: v for k, v in shapes.zhihu_answer(p).items() if k != "type"} for p in posts[offset : offset + size]]
+        paging = {"is_end": offset + size >= len(posts), "next": request.url_with(offset=offset + size), "totals": len(posts)}
+        return Answer(200, {"data": answers, "paging": paging})
+
+    def zhihu_comments(self, request: Request, answer_id: str) -> Answer:
+        refused = self.zhihu_refusal(request)
+        if refused:
+            return refused
+        post = self.post("zhihu", answer_id)
+        comments = post.comments if post else []
+        start = int(request.query.get("offset") or 0)
+        end = start + COMMENT_PAGE_SIZE
+        is_end = end >= len(comments)
+        paging = {"is_end": is_end, "next": "" if is_end else request.url_with(offset=end), "totals": len(comments)}
+        return Answer(200, {"data": [shapes.zhihu_comment(c) for c in comments[start:end]], "paging": paging})
+
+    def zhihu_answer_page(self, request: Request, answer_id: str) -> Answer:
+        post = self.post("zhihu", answer_id)
+        return html(shapes.zhihu_answer_page(post)) if post else html("<html>404</html>", status=404)
+
+    # -- Evidence: a post page rendered by JavaScript ------------------------------------------
+    def evidence_page(self, request: Request, platform: str, post_id: str) -> Answer:
+        post = self.post(platform, post_id)
+        text = json.dumps(post.text if post else "(deleted)", ensure_ascii=False).replace("</", "<\\/")
+        return html(f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(platform)} {escape(post_id)}</title></head>"
+                    f"<body><main id='post'>loading…</main><script>setTimeout(() => {{"
+                    f"const p = document.getElementById('post'); p.textContent = {text}; p.dataset.rendered = 'yes';"
+                    f"}}, 50);</script></body></html>")
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any  # JSON-able, or bytes sent as they are
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def payload(self) -> bytes:
+        return self.body if isinstance(self.body, bytes) else json.dumps(self.body, ensure_ascii=False).encode()
+
+
+def html(text: str, status: int = 200, charset: str = "utf-8") -> Answer:
+    return Answer(status, text.encode(charset), f"text/html; charset={charset}")
+
+
+@dataclass
+class Request:
+    """What a route sees of an HTTP request."""
+
+    method: str
+    path: str
+    raw_query: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    cookies: dict[str, str]
+    body: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.body or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def form(self) -> dict[str, str]:
+        return dict(urllib.parse.parse_qsl(self.body, keep_blank_values=True))
+
+    def url_with(self, **params: Any) -> str:
+        """This request's platform-style URL with ``params`` replaced (for ``paging.next`` links)."""
+        query = {**self.query, **{k: str(v) for k, v in params.items()}}
+        return f"https://www.zhihu.com{self.path}?" + urllib.parse.urlencode(query)
 
 
 class _Handler(BaseHTTPRequestHandler):
     replica: Replica
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+    def _serve(self) -> None:
         url = urllib.parse.urlsplit(self.path)
-        query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
-        route = self.replica.routes.get(url.path)
-        if route is None:
-            status, body = 404, {"error": "not found"}
-        else:
-            status, body = route(query)
-        payload = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        cookies = dict(
+            part.strip().split("=", 1) for part in (self.headers.get("Cookie") or "").split(";") if "=" in part
+        )
+        request = Request(
+            self.command, url.path, url.query, dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True)),
+            {k.lower(): v for k, v in self.headers.items()}, cookies, body,
+        )
+        answer = self.replica.answer(request)
+        payload = answer.payload()
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Date", format_datetime(datetime.now(timezone.utc), usegmt=True))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+    do_GET = do_POST = _serve  # noqa: N815 (http.server API)
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: the crawler logs what matters
         pass
@@ -193,8 +687,11 @@ class _Handler(BaseHTTPRequestHandler):
 class ReplicaServer:
     """Serve a ``Replica`` on 127.0.0.1 in a background thread; use as a context manager."""
 
-    def __init__(self, posts: Iterable[Post], port: int = 0):
-        handler = type("Handler", (_Handler,), {"replica": Replica(posts)})
+    def __init__(self, posts: Iterable[Post], port: int = 0, faults: dict[str, str] | None = None,
+                 extra_routes: dict[str, Callable[[Request], Answer]] | None = None):
+        self.replica = Replica(posts, faults)
+        self.replica.exact.update(extra_routes or {})
+        handler = type("Handler", (_Handler,), {"replica": self.replica})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="grayscan-replica", daemon=True)

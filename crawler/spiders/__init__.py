@@ -1,4 +1,4 @@
-"""One module per platform: a spider plus the pure functions that parse its responses."""
+"""One module per platform: an ``Api`` of pure parsing functions plus a thin spider class."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ from importlib import import_module
 
 #: platform name -> "module:Class"
 SPIDERS = {
+    "douyin": "crawler.spiders.douyin:DouyinSpider",
+    "kuaishou": "crawler.spiders.kuaishou:KuaishouSpider",
+    "xhs": "crawler.spiders.xhs:XhsSpider",
     "weibo": "crawler.spiders.weibo:WeiboSpider",
     "bilibili": "crawler.spiders.bilibili:BilibiliSpider",
+    "tieba": "crawler.spiders.tieba:TiebaSpider",
+    "zhihu": "crawler.spiders.zhihu:ZhihuSpider",
+    "generic": "crawler.spiders.generic:GenericSpider",
 }
+#: The seven social platforms (``generic`` is configured by a YAML file instead).
+PLATFORMS = tuple(p for p in SPIDERS if p != "generic")
 
 
 def spider_class(platform: str):

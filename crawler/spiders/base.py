@@ -1,52 +1,307 @@
-"""What every platform spider shares: keywords, page limits, JSON decoding with clear errors."""
+"""The engine every platform spider shares.
+
+A platform is described by an ``Api`` object of pure functions: which ``Call`` starts a keyword
+search, a creator's post list or a post's comments, how each answer parses into items and further
+calls, and which answers are faults (rate limit, captcha, expired login, rejected signature).
+``PlatformSpider`` turns calls into Scrapy requests and applies the same policy to every platform:
+page limits, back-off and retries on rate limits, stopping on a captcha, skipping malformed bodies
+with a logged URL, and not re-fetching details of posts already in the database.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from datetime import UTC, datetime, timedelta, timezone
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import scrapy
-from scrapy.http import Response
+from scrapy.exceptions import CloseSpider
+from scrapy.http import Request, Response
 
-CHINA_TZ = timezone(timedelta(hours=8))
+from ..items import PostItem
+from ..parsing import iso_from_epoch, utc_now  # noqa: F401  (re-exported for platform modules)
+
+#: Steps whose pages count against ``max_pages`` (the others against ``comment_pages``).
+LISTING_STEPS = ("search", "creator")
+#: HTTP answers the platforms use for blocks; they reach the parsers' fault checks instead of being dropped.
+FAULT_STATUSES = [401, 403, 406, 412, 429, 432, 461, 471]
 
 
-def iso_from_epoch(seconds: float | int | str | None) -> str | None:
-    """Epoch seconds (or milliseconds) as ISO-8601 in China time; None when absent or invalid."""
-    try:
-        value = float(seconds)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+@dataclass
+class Call:
+    """A request a parser asks for, in plain values so it pickles into JOBDIR."""
+
+    step: str  # the Api method that parses the answer: parse_<step>
+    url: str
+    method: str = "GET"
+    json: dict[str, Any] | None = None
+    form: dict[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    ctx: dict[str, Any] = field(default_factory=dict)  # keyword, post id, cursors, a pending item...
+    page: int = 1
+    sign: bool = False  # pass through the platform's signer before download
+    post_id: str | None = None  # the post a detail/comments call is about (skipped when already stored)
+
+
+@dataclass
+class Fault:
+    """An answer that is not data: ``throttle`` backs off and retries; the rest stop the platform."""
+
+    kind: str  # throttle | captcha | login | signature | error
+    message: str
+
+
+class Api:
+    """A platform's endpoints and parsers. Subclasses override what the platform has."""
+
+    platform = ""
+    hosts: tuple[str, ...] = ()
+    #: Cookies that prove a login; named in the message when the preflight check fails.
+    login_cookies: tuple[str, ...] = ()
+
+    def login_check(self) -> Call | None:
+        """A cheap authenticated call whose answer says whether the login is valid."""
         return None
-    if value > 1e11:  # milliseconds
-        value /= 1000
-    return datetime.fromtimestamp(value, tz=CHINA_TZ).isoformat()
+
+    def logged_in(self, payload: Any) -> bool:
+        return True
+
+    #: Whether the login check must run even without a cookie file (it also fetches state, e.g. keys).
+    always_check = False
+
+    def setup(self, payload: Any) -> None:
+        """Keep what the login check's answer carries besides the login state (e.g. signing keys)."""
+
+    def search(self, keyword: str) -> Call:
+        raise NotImplementedError(f"{self.platform} has no keyword search")
+
+    def creator(self, creator_id: str) -> Call:
+        raise NotImplementedError(f"{self.platform} has no creator listing")
+
+    def comments(self, post: PostItem) -> Call | None:
+        return None
+
+    def fault(self, status: int, headers: dict[str, str], text: str, payload: Any) -> Fault | None:
+        """Classify an answer; ``payload`` is the decoded JSON or None when it was not JSON."""
+        return None
+
+    def decode(self, step: str, text: str) -> Any:
+        """The answer's payload; JSON unless a step reads HTML. Raises ValueError when malformed."""
+        return json.loads(text)
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+def header_dict(response: Response) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v}
 
 
 class PlatformSpider(scrapy.Spider):
-    """Base of the platform spiders: ``keywords`` and ``max_pages`` come from ``grayscan crawl``."""
+    """Runs an ``Api``: keyword search, creator listings and first-level comments.
 
-    platform: str = ""
-    #: Hosts that ``--base-url`` maps onto one local replica.
-    hosts: tuple[str, ...] = ()
+    Arguments (from ``grayscan crawl``): ``keywords``, ``creators``, ``max_pages`` (listing pages
+    per query), ``comments`` (also fetch first-level comments of each new post),
+    ``comment_pages``, ``refresh`` (re-fetch details/comments of posts already stored).
+    """
 
-    def __init__(self, keywords: list[str] | str | None = None, max_pages: int | str = 5, **kwargs: Any):
+    api_class: type[Api] = Api
+    handle_httpstatus_list = FAULT_STATUSES
+
+    def __init__(
+        self,
+        keywords: list[str] | str | None = None,
+        max_pages: int | str = 5,
+        creators: list[str] | str | None = None,
+        comments: bool | str = False,
+        comment_pages: int | str = 1,
+        refresh: bool | str = False,
+        known_ids: Iterable[str] = (),
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
-        if isinstance(keywords, str):
-            keywords = [k for k in keywords.split(",") if k]
-        self.keywords = list(keywords or [])
+        self.api = self.api_class()
+        self.keywords = _as_list(keywords)
+        self.creators = _as_list(creators)
         self.max_pages = int(max_pages)
+        self.with_comments = _as_bool(comments)
+        self.comment_pages = int(comment_pages)
+        self.refresh = _as_bool(refresh)
+        self.known_ids = set(known_ids)
 
-    def load_json(self, response: Response) -> Any | None:
-        """The decoded JSON body, or None after logging the URL and what was wrong with it."""
+    @property
+    def platform(self) -> str:
+        return self.api.platform
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return self.api.hosts
+
+    # -- requests -------------------------------------------------------------------------
+    async def start(self):
+        check = self.api.login_check()
+        if check and (self.settings.get("GRAYSCAN_COOKIES_FILE") or self.api.always_check):
+            yield self.request(check, dont_filter=True)
+            return
+        for call in self.first_calls():
+            yield self.request(call)
+
+    def first_calls(self) -> Iterator[Call]:
+        for keyword in self.keywords:
+            yield self.api.search(keyword)
+        for creator in self.creators:
+            yield self.api.creator(creator)
+
+    def request(self, call: Call, *, attempt: int = 0, dont_filter: bool = False) -> Request:
+        headers = dict(call.headers)
+        body: str | None = None
+        if call.json is not None:
+            body = json.dumps(call.json, ensure_ascii=False, separators=(",", ":"))
+            headers.setdefault("Content-Type", "application/json;charset=UTF-8")
+        elif call.form is not None:
+            return scrapy.FormRequest(
+                call.url, formdata=call.form, headers=headers, callback=self.on_response, errback=self.on_error,
+                meta={"call": asdict(call), "attempt": attempt, "sign": call.sign}, dont_filter=dont_filter,
+            )
+        return Request(
+            call.url,
+            method=call.method if body is None else "POST",
+            body=body,
+            headers=headers,
+            callback=self.on_response,
+            errback=self.on_error,
+            meta={"call": asdict(call), "attempt": attempt, "sign": call.sign},
+            dont_filter=dont_filter,
+        )
+
+    def wanted(self, call: Call) -> bool:
+        """Whether to follow ``call``: page limits, and no detail/comments for already stored posts."""
+        if call.step in LISTING_STEPS:
+            return call.page <= self.max_pages
+        if call.step == "comments":
+            if not self.with_comments or call.page > self.comment_pages:
+                return False
+        if call.post_id and call.post_id in self.known_ids and not self.refresh:
+            self.crawler.stats.inc_value("grayscan/known_skipped")
+            return False
+        return True
+
+    # -- responses ------------------------------------------------------------------------
+    async def on_response(self, response: Response):
+        call = Call(**response.meta["call"])
+        stats = self.crawler.stats
+        text = response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
+        payload, error = None, None
         try:
-            return json.loads(response.text)
-        except (ValueError, AttributeError) as exc:
-            self.crawler.stats.inc_value("grayscan/malformed")
-            snippet = response.body[:80]
-            self.logger.error("malformed JSON from %s (%s): %r", response.url, exc, snippet)
-            return None
+            payload = self.api.decode(call.step, text) if text.strip() else None
+        except ValueError as exc:
+            error = exc
+        fault = self.api.fault(response.status, header_dict(response), text, payload)
+        if fault is not None:
+            async for retry in self.handle_fault(fault, call, response):
+                yield retry
+            return
+        if payload is None:
+            stats.inc_value("grayscan/malformed")
+            self.logger.error("malformed answer from %s (%s): %r", response.url, error or "empty body",
+                              response.body[:80])
+            return
+        if call.step == "login_check":
+            for output in self.after_login_check(payload):
+                yield output
+            return
+        parser = getattr(self.api, f"parse_{call.step}")
+        try:
+            outputs = list(parser(payload, {**call.ctx, "page": call.page}))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            stats.inc_value("grayscan/malformed")
+            self.logger.error("unexpected %s answer shape from %s: %s", call.step, response.url, exc)
+            return
+        for output in outputs:
+            if isinstance(output, Call):
+                if self.wanted(output):
+                    yield self.request(output)
+                continue
+            yield output
+            if output.get("kind", "post") == "post" and self.with_comments:
+                follow = self.api.comments(output)
+                if follow and self.wanted(follow):
+                    yield self.request(follow)
+
+    def after_login_check(self, payload: Any) -> Iterator[Request | PostItem]:
+        self.api.setup(payload)
+        cookie_file = self.settings.get("GRAYSCAN_COOKIES_FILE")
+        if cookie_file and not self.api.logged_in(payload):
+            message = (
+                f"{self.platform}: the login has expired or is missing (cookies: {cookie_file}). Log in to "
+                f"{self.platform} in a browser, export its cookies ({', '.join(self.api.login_cookies)}) and pass "
+                "them with --cookies."
+            )
+            self.logger.error(message)
+            raise CloseSpider("login_expired")
+        self.logger.info("%s: login valid", self.platform)
+        for call in self.first_calls():
+            yield self.request(call)
+
+    async def handle_fault(self, fault: Fault, call: Call, response: Response):
+        stats = self.crawler.stats
+        stats.inc_value(f"grayscan/fault/{fault.kind}")
+        if fault.kind != "throttle":
+            advice = {
+                "captcha": "solve the verification in a browser logged in with the same account, export the "
+                "cookies again, then rerun with --resume",
+                "login": "log in again in a browser and export fresh cookies with --cookies",
+                "signature": "the platform rejected our request signature: fix its signer in crawler/signing.py",
+            }.get(fault.kind, "see the log")
+            self.logger.error("%s stopped at %s: %s; %s", self.platform, response.url, fault.message, advice)
+            raise CloseSpider(fault.kind)
+        attempt = response.meta.get("attempt", 0)
+        limit = self.settings.getint("GRAYSCAN_BACKOFF_RETRIES", 4)
+        if attempt >= limit:
+            self.logger.error("%s still rate-limited after %d back-offs at %s (%s); stopping %s",
+                              self.platform, attempt, response.url, fault.message, self.platform)
+            raise CloseSpider("rate_limited")
+        base = self.settings.getfloat("GRAYSCAN_BACKOFF_BASE", 5.0)
+        delay = base * 2**attempt + random.uniform(0, base / 2)
+        self.logger.warning("%s rate limit at %s (%s); backing off %.1fs", self.platform, response.url,
+                            fault.message, delay)
+        stats.inc_value("grayscan/backoff")
+        await asyncio.sleep(delay)
+        yield self.request(call, attempt=attempt + 1, dont_filter=True)
+
+    def on_error(self, failure):
+        request = failure.request
+        self.crawler.stats.inc_value("grayscan/request_failed")
+        self.logger.error("request failed for %s: %s", request.url, failure.value)
+
+
+def _as_list(value: list[str] | str | None) -> list[str]:
+    if isinstance(value, str):
+        return [v for v in value.split(",") if v]
+    return list(value or [])
+
+
+def _as_bool(value: bool | str) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+
+
+def post_item(platform: str, post_id: Any, url: str, text: str, **fields: Any) -> PostItem:
+    """A PostItem with the fields every platform fills; ``fields`` adds or overrides the rest."""
+    item = PostItem(
+        platform=platform,
+        post_id=str(post_id),
+        kind="post",
+        parent_id=None,
+        url=url,
+        title=None,
+        text=text,
+        author_id=None,
+        author_name=None,
+        author_url=None,
+        published_at=None,
+        crawled_at=utc_now(),
+        keyword=None,
+        raw={},
+    )
+    item.update(fields)  # type: ignore[typeddict-item]
+    return item
