@@ -75,13 +75,13 @@ _CONTEXT = 12
 _NUMBER_RUN = re.compile(rf"[+\d](?:{_SEP}\d){{6,}}")
 #: Cheap pre-checks: most posts have none of these, and then the costlier pattern is skipped.
 _HINTS = {
-    "url": ("://", "www.", ".com", ".cn", ".net", ".org", ".top", ".xyz", ".cc", ".vip", ".me", ".io", ".info",
-            ".app", ".site", ".club", ".shop", ".link", ".ink"),
-    "email": ("@",),
-    "telegram": ("tg", "telegram", "电报", "飞机"),
-    "wechat": ("v", "微", "薇", "威", "徽", "卫", "wx"),
-    "qq": ("q", "扣扣", "蔻蔻", "抠抠", "企鹅"),
+    "url": re.compile(r"://|www\.|\.(?:com|cn|net|org|top|xyz|cc|vip|me|io|info|app|site|club|shop|link|ink)"),
+    "email": re.compile("@"),
+    "telegram": re.compile("tg|telegram|电报|飞机"),
+    "wechat": re.compile("[v微薇威徽卫]|wx"),
+    "qq": re.compile("q|扣扣|蔻蔻|抠抠|企鹅"),
 }
+
 #: Overlapping candidates: the more specific reading wins (a QQ number is not also a phone).
 _PRIORITY = {"url": 0, "email": 1, "telegram": 2, "wechat": 3, "qq": 4, "phone": 5}
 
@@ -127,7 +127,7 @@ def _phones(folded: str, start: int, end: int) -> list[tuple[str, str, int, int]
 
 
 def _hinted(kind: str, folded: str) -> bool:
-    return any(hint in folded for hint in _HINTS[kind])
+    return _HINTS[kind].search(folded) is not None
 
 
 def _digit_like() -> tuple[str, str]:
