@@ -58,8 +58,8 @@ class BaseUrlMiddleware:
         mapped = map_url(request.url, self.base_url, self.hosts)
         if mapped == request.url:
             return None
-        host = urllib.parse.urlsplit(request.url).hostname
-        return request.replace(url=mapped, meta={**request.meta, "platform_host": host}, dont_filter=True)
+        # The platform URL stays in meta: links on replica pages resolve against it, not the replica.
+        return request.replace(url=mapped, meta={**request.meta, "platform_url": request.url}, dont_filter=True)
 
 
 class SigningMiddleware:

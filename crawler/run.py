@@ -72,7 +72,7 @@ class CrawlResult:
         notes = {
             "captcha": f"{self.platform} answered with a captcha; stopped. Solve it in a browser, export cookies, rerun with --resume",
             "login_expired": f"{self.platform} login expired or missing; export fresh cookies",
-            "login": f"{self.platform} says the login is not valid; export fresh cookies",
+            "login": f"{self.platform} login expired or not valid; export fresh cookies",
             "signature": f"{self.platform} rejected the request signature; its signer in crawler/signing.py needs fixing",
             "rate_limited": f"{self.platform} kept rate-limiting after every back-off; stopped. Try later with --resume",
             "error": f"{self.platform} blocked this client (see log)",

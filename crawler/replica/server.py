@@ -151,13 +151,13 @@ class Replica:
     def post(self, platform: str, post_id: str) -> Post | None:
         return next((p for p in self.posts if p.platform == platform and p.id == post_id), None)
 
-    def fault(self, keyword: str, page: int) -> str | None:
-        """The fault to answer for this keyword and page: throttle the first N (default 2) times,
-        captcha always, malformed on page 2."""
+    def fault(self, keyword: str, page: int, route: str = "") -> str | None:
+        """The fault to answer for this keyword and page: throttle the first N (default 2) times per
+        route, captcha always, malformed on page 2."""
         kind, _, count = self.faults.get(keyword, "").partition(":")
         if kind == "throttle":
-            self.fault_hits[keyword] += 1
-            return "throttle" if self.fault_hits[keyword] <= int(count or 2) else None
+            self.fault_hits[route + keyword] += 1
+            return "throttle" if self.fault_hits[route + keyword] <= int(count or 2) else None
         if kind == "malformed":
             return "malformed" if page == 2 else None
         return kind or None
@@ -177,7 +177,7 @@ class Replica:
         params = urllib.parse.parse_qs(container.removeprefix("100103"))
         keyword = (params.get("q") or [""])[0]
         page = int(request.query.get("page") or 1)
-        fault = self.fault(keyword, page)
+        fault = self.fault(keyword, page, request.path)
         if fault == "throttle":
             return html("<html><body>请求过于频繁</body></html>", status=432)
         if fault == "captcha":
@@ -247,7 +247,7 @@ class Replica:
     def bili_search(self, request: Request) -> Answer:
         keyword = request.query.get("keyword", "")
         page = int(request.query.get("page") or 1)
-        fault = self.fault(keyword, page)
+        fault = self.fault(keyword, page, request.path)
         if fault == "throttle":
             return Answer(200, {"code": -412, "message": "请求被拦截", "ttl": 1})
         if fault == "captcha":
@@ -303,7 +303,7 @@ class Replica:
         keyword = request.query.get("keyword", "")
         offset = int(request.query.get("offset") or 0)
         size = PAGE_SIZE["douyin"]
-        fault = self.fault(keyword, offset // size + 1)
+        fault = self.fault(keyword, offset // size + 1, request.path)
         if fault == "throttle":
             return Answer(200, b"")
         if fault == "captcha":
@@ -365,7 +365,7 @@ class Replica:
         keyword = body.get("keyword", "")
         start = int(body.get("pcursor") or 0)
         size = PAGE_SIZE["kuaishou"]
-        fault = self.fault(keyword, start // size + 1)
+        fault = self.fault(keyword, start // size + 1, request.path)
         if fault == "throttle":
             return Answer(200, {"result": 2, "error_msg": "请求太快了"})
         if fault == "captcha":
@@ -411,7 +411,7 @@ class Replica:
     def xhs_search(self, request: Request) -> Answer:
         body = request.json
         keyword, page = body.get("keyword", ""), int(body.get("page") or 1)
-        fault = self.fault(keyword, page)
+        fault = self.fault(keyword, page, request.path)
         if fault == "throttle":
             return Answer(200, {"code": 300013, "success": False, "msg": "访问频次异常，请勿频繁操作或重启试试"})
         if fault == "captcha":
@@ -487,7 +487,7 @@ class Replica:
 
     def tieba_search(self, request: Request) -> Answer:
         keyword, page = request.query.get("word", ""), int(request.query.get("pn") or 1)
-        fault = self.fault(keyword, page)
+        fault = self.fault(keyword, page, request.path)
         if fault == "throttle":
             return Answer(200, {"no": 110001, "error": "操作过于频繁", "data": {}})
         if fault == "captcha":
@@ -552,7 +552,7 @@ class Replica:
     def zhihu_search(self, request: Request) -> Answer:
         keyword, offset = request.query.get("q", ""), int(request.query.get("offset") or 0)
         size = PAGE_SIZE["zhihu"]
-        fault = self.fault(keyword, offset // size + 1)
+        fault = self.fault(keyword, offset // size + 1, request.path)
         if fault == "throttle":
             return Answer(403, {"error": {"code": 40362, "message": "您当前请求存在异常，暂时限制本次访问"}})
         if fault == "captcha":

@@ -181,7 +181,8 @@ class PlatformSpider(scrapy.Spider):
         if call.step == "comments":
             if not self.with_comments or call.page > self.comment_pages:
                 return False
-        if call.post_id and call.post_id in self.known_ids and not self.refresh:
+        # Only the first call about a stored post is skipped: later pages continue a resumed listing.
+        if call.page == 1 and call.post_id in self.known_ids and not self.refresh:
             self.crawler.stats.inc_value("grayscan/known_skipped")
             return False
         return True

@@ -22,6 +22,7 @@ Pages declared as GBK/GB2312 are decoded as GB18030 (a superset) by Scrapy itsel
 from __future__ import annotations
 
 import hashlib
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -74,26 +75,28 @@ def parse_time(value: str | None) -> str | None:
     return parse_fuzzy_time(value) or (value if value[:4].isdigit() and "-" in value else None)
 
 
-def parse_page(response: TextResponse, config: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
-    """Items of one listing page and the next page's absolute URL (None at the end)."""
+def parse_page(response: TextResponse, config: dict[str, Any], page_url: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """Items of one listing page and the next page's absolute URL (None at the end); relative links
+    resolve against ``page_url`` (the site's own URL when the page came from a replica)."""
+    base = page_url or response.url
     items = []
     for node in _nodes(response, config["item"]):
         values = {name: " ".join(select(node, sel)) for name, sel in config["fields"].items()}
         if not values.get("text"):
             continue
-        url = response.urljoin(values["url"]) if values.get("url") else response.url
+        url = urllib.parse.urljoin(base, values["url"]) if values.get("url") else base
         post_id = values.get("post_id") or hashlib.sha1(url.encode()).hexdigest()[:16]
         items.append(post_item(
             config["platform"], post_id, url, values["text"],
             title=values.get("title") or None,
             author_id=values.get("author_id") or values.get("author_name") or None,
             author_name=values.get("author_name") or None,
-            author_url=response.urljoin(values["author_url"]) if values.get("author_url") else None,
+            author_url=urllib.parse.urljoin(base, values["author_url"]) if values.get("author_url") else None,
             published_at=parse_time(values.get("published_at")),
             raw={k: v for k, v in values.items() if k != "text"},
         ))
     following = select(response, config["next_page"]) if config.get("next_page") else []
-    return items, response.urljoin(following[0]) if following else None
+    return items, urllib.parse.urljoin(base, following[0]) if following else None
 
 
 def _nodes(response: TextResponse, selector: str):
@@ -126,7 +129,7 @@ class GenericSpider(scrapy.Spider):
             self.crawler.stats.inc_value("grayscan/malformed")
             self.logger.error("not an HTML page: %s", response.url)
             return
-        items, following = parse_page(response, self.config)
+        items, following = parse_page(response, self.config, response.meta.get("platform_url"))
         if not items:
             self.crawler.stats.inc_value("grayscan/empty_pages")
             self.logger.warning("no items matched %s on %s", self.config["item"], response.url)

@@ -8,7 +8,7 @@
   the feed refuses a note, the HTML page ``/explore/{id}`` is read instead (``window.__INITIAL_STATE__``).
 - Creator: GET /api/sns/web/v1/user_posted?num=30&cursor=&user_id= -> ``data.{notes[], cursor, has_more}``.
 - Comments: GET /api/sns/web/v2/comment/page?note_id=&cursor=&xsec_token= -> ``data.{comments[], cursor, has_more}``.
-- Faults: HTTP 461/471 (``Verifytype`` header) are captchas; ``code 300012`` an IP block; HTTP 406 with
+- Faults: HTTP 461/471 (``Verifytype`` header) are captchas; ``code 300012`` an IP block; ``code 300013`` (访问频次异常) a rate limit; HTTP 406 with
   ``code -1`` a rejected signature; ``code -100`` an expired login.
 """
 
@@ -134,8 +134,8 @@ class Xhs(Api):
             return Fault("login", f"code {code}: {payload.get('msg')}")
         if status == 406 or (code == -1 and payload.get("success") is False):
             return Fault("signature", f"HTTP {status} code {code}")
-        if status == 429:
-            return Fault("throttle", "HTTP 429")
+        if status == 429 or code == 300013:
+            return Fault("throttle", f"HTTP {status} code {code} (访问频次异常)")
         return None
 
     def parse_search(self, payload: dict[str, Any], ctx: dict[str, Any]):
