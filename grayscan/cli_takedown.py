@@ -20,6 +20,7 @@ from rich.table import Table
 from .options import console, db_option, fail
 
 PLATFORMS_HELP = "weibo, bilibili, douyin, kuaishou, xiaohongshu, tieba, zhihu"
+json_lines_option = click.option("--json", "as_json", is_flag=True, help="Print JSON Lines on stdout, no table.")
 
 
 def _open(db_path: str, read_only: bool = False):
@@ -87,7 +88,7 @@ def queue() -> None:
 @db_option
 @filter_options
 @click.option("--limit", type=int, default=50, show_default=True, help="At most this many items (0: all).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines to stdout instead of a table.")
+@json_lines_option
 def queue_list(db_path: str, limit: int, as_json: bool, **filters: Any) -> None:
     """List queue items, newest first.
 
@@ -345,7 +346,7 @@ def report(db_path: str, platform: str | None, since: str | None, out_dir: str, 
 @click.option("--base-url", help="Fetch from this replica instead of the platforms (e.g. http://127.0.0.1:8000).")
 @click.option("--no-response-days", type=int, default=14, show_default=True,
               help="Items still up this long after submission become no_response.")
-@click.option("--json", "as_json", is_flag=True, help="Print each result as JSON Lines on stdout.")
+@json_lines_option
 def recheck(db_path: str, platform: str | None, ids: tuple[int, ...], limit: int | None, base_url: str | None,
             no_response_days: int, as_json: bool) -> None:
     """Re-fetch submitted items and mark them removed (404/410 or the platform's deleted page) or still up."""
@@ -454,7 +455,7 @@ def accounts_import(db_path: str, file: str, source: str) -> None:
 @click.option("--phones", "phones_file", required=True, type=click.File(encoding="utf-8-sig"),
               help="One phone number (or a hashed number from a hashed list) per line; '-' for stdin.")
 @key_file_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines on stdout.")
+@json_lines_option
 def accounts_match(db_path: str, phones_file, key_file: str | None, as_json: bool) -> None:
     """Say which numbers (e.g. callers behind complaints) appear as contacts in ads or on shared lists."""
     from takedown.accounts import match_phones
@@ -463,6 +464,7 @@ def accounts_match(db_path: str, phones_file, key_file: str | None, as_json: boo
     if as_json:
         for match in results:
             _echo_json({**asdict(match), "found": match.found})
+        return
     table = Table(title="phone matches", title_justify="left")
     for column in ("input", "E.164", "in ads", "on lists", "accounts / note"):
         table.add_column(column, overflow="fold")
@@ -479,7 +481,7 @@ def accounts_match(db_path: str, phones_file, key_file: str | None, as_json: boo
 
 @accounts.command("clusters")
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines on stdout.")
+@json_lines_option
 def accounts_clusters(db_path: str, as_json: bool) -> None:
     """Group offending accounts linked by shared contacts or near-duplicate ad templates."""
     from takedown.clusters import refresh_clusters
@@ -488,6 +490,7 @@ def accounts_clusters(db_path: str, as_json: bool) -> None:
     if as_json:
         for c in clusters:
             _echo_json(asdict(c))
+        return
     table = Table(title=f"{len(clusters)} clusters", title_justify="left")
     for column in ("cluster", "accounts", "shared contacts", "template links"):
         table.add_column(column, overflow="fold")
@@ -523,7 +526,7 @@ def accounts_keygen(output: str) -> None:
 @click.option("--tier", type=click.Choice(["level1", "level2", "none"]), help="Only posts tiered so.")
 @click.option("--limit", type=int, default=20, show_default=True)
 @click.option("--raw", is_flag=True, help="Pass QUERY to SQLite FTS5 unchanged (OR, NOT, NEAR, prefix*).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines on stdout.")
+@json_lines_option
 def search(db_path: str, query: str, platform: str | None, tier: str | None, limit: int, raw: bool,
            as_json: bool) -> None:
     """Full-text search of stored posts; Chinese works (jieba-segmented index): grayscan search 贷款"""

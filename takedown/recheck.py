@@ -83,7 +83,7 @@ def record_recheck(
         if status not in DUE_STATUSES:
             return None
         if result["outcome"] == "removed":
-            transition(db, item_id, "removed", actor=actor, note=f"recheck: {result.get('marker')}")
+            transition(db, item_id, "removed", actor=actor, note=result.get("marker"))
             return "removed"
         if result["outcome"] == "up" and status == "submitted" and submitted_at:
             age = datetime.now(UTC) - datetime.fromisoformat(submitted_at)
