@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,7 +19,15 @@ LEXICON_ONLY = "none"
 
 
 def make_classifier(lexicon_files: Iterable[str] = (), model: str | None = None) -> Classifier:
-    """The classifier: the bundled default, a model directory, or ``LEXICON_ONLY``."""
+    """The classifier: the bundled default, a model directory, or ``LEXICON_ONLY``.
+
+    Loading the lexicon (and a model) takes seconds, so one instance is shared by every crawl in a
+    process; ``crawler.run.crawl`` loads it before the crawls start."""
+    return _classifier(tuple(str(f) for f in lexicon_files), model)
+
+
+@functools.lru_cache(maxsize=4)
+def _classifier(lexicon_files: tuple[str, ...], model: str | None) -> Classifier:
     if model is None:
         return Classifier(lexicon_files=list(lexicon_files))
     return Classifier(lexicon_files=list(lexicon_files), model=None if model == LEXICON_ONLY else model)
