@@ -3,24 +3,29 @@
 Public API::
 
     from classifier import Classifier
-    clf = Classifier()                       # bundled lexicon
+    clf = Classifier()                       # bundled lexicon and model
     [d.to_dict() for d in clf.classify(["征信修复，加V详聊"])]
+    Classifier(model=None)                   # the lexicon-only baseline
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lexicon import Lexicon
 
+from .model import DEFAULT_MODEL_DIR, ModelError, TextModel
 from .policy import THRESHOLD, Tiering, tier
 
-__all__ = ["THRESHOLD", "Classifier", "Detection", "MAX_TEXT_CHARS", "Tiering", "tier"]
+__all__ = ["DEFAULT_MODEL", "THRESHOLD", "Classifier", "Detection", "MAX_TEXT_CHARS", "ModelError", "TextModel", "Tiering", "tier"]
 
 #: Texts are cut to this many characters before classification: post text is hostile input.
 MAX_TEXT_CHARS = 20_000
+#: ``model=`` value meaning the model bundled with the package.
+DEFAULT_MODEL = "bundled"
 
 
 @dataclass(frozen=True)
@@ -44,23 +49,48 @@ class Detection:
 
 
 class Classifier:
-    """Lexicon evidence plus the tiering policy, behind one ``classify`` call."""
+    """Lexicon evidence plus the model and the tiering policy, behind one ``classify`` call.
 
-    name = "lexicon-policy-v1"
+    ``model`` is the bundled model by default, a ``save_pretrained`` directory, an already
+    loaded ``TextModel``, or None for the lexicon-only baseline.
+    """
 
-    def __init__(self, lexicon: Lexicon | None = None, lexicon_files: Iterable[str | Path] = ()):
+    def __init__(
+        self,
+        lexicon: Lexicon | None = None,
+        lexicon_files: Iterable[str | Path] = (),
+        model: str | Path | TextModel | None = DEFAULT_MODEL,
+        batch_size: int = 64,
+    ):
         self.lexicon = lexicon or Lexicon.load(list(lexicon_files))
+        if model == DEFAULT_MODEL and not (DEFAULT_MODEL_DIR / "config.json").is_file():
+            # A source tree without the built model still classifies, with the lexicon baseline.
+            warnings.warn(f"no bundled model in {DEFAULT_MODEL_DIR}; using the lexicon-only policy "
+                          "(build it with `grayscan train --output classifier/model`)", stacklevel=2)
+            model = None
+        if isinstance(model, (str, Path)):
+            model = TextModel.load(None if model == DEFAULT_MODEL else model)
+        self.model: TextModel | None = model
+        self.batch_size = batch_size
+        self.name = f"policy-v2+bert:{model.name}" if model is not None else "lexicon-policy-v1"
 
     def classify(self, texts: Iterable[str]) -> list[Detection]:
-        """One Detection per text, in order. Empty or whitespace-only text is tier ``none``."""
-        return [self.classify_one(text) for text in texts]
+        """One Detection per text, in order; the model runs once over the batch. Empty text is tier ``none``."""
+        texts = [(t or "")[:MAX_TEXT_CHARS] for t in texts]
+        live = [i for i, t in enumerate(texts) if t.strip()]
+        probabilities: dict[int, tuple[float, float, float]] = {}
+        if self.model is not None and live:
+            probs = self.model.probabilities([texts[i] for i in live], batch_size=self.batch_size)
+            probabilities = dict(zip(live, probs))
+        return [self._detect(t, probabilities.get(i)) if t.strip() else Detection("none", 0.0, ["empty text"])
+                for i, t in enumerate(texts)]
 
     def classify_one(self, text: str) -> Detection:
-        text = (text or "")[:MAX_TEXT_CHARS]
-        if not text.strip():
-            return Detection("none", 0.0, ["empty text"])
+        return self.classify([text])[0]
+
+    def _detect(self, text: str, probabilities: tuple[float, float, float] | None) -> Detection:
         scan = self.lexicon.scan(text)
-        result = tier(scan)
+        result = tier(scan, probabilities)
         return Detection(
             result.tier,
             result.score,

@@ -1,26 +1,46 @@
-"""Tiering policy: lexicon evidence (and, when present, a model probability) -> tier, score, reasons.
+"""Tiering policy: lexicon evidence plus the model's probabilities -> tier, score, reasons.
 
 Tiers follow the NIFA guideline 《互联网金融从业机构应对异常维权指南》:
 level1 = the content lists a level-1 expression (专业反催收, 逾期铲单, 代理免除债务, 提前全额退保,
 征信修复/洗白/铲单) or the poster impersonates legal workers, police, judiciary or regulators;
 level2 = level-2 expressions (停息挂账, 延期定制, 负债上岸, 债务优化, 个性化分期, 代理退保,
-追讨投资损失) or unverified win-rate claims. Warning cues (警惕, 骗局, 通告 ...) mark the news and
-regulator notices that use the very same words, and pull the score down.
+追讨投资损失) or unverified win-rate claims.
+
+Whether a post is actionable at all is mostly the model's call: news, police and regulator
+warnings use the very words ads use, and many ads avoid them. The lexicon nudges the model's
+log-odds (a hand-off next to guideline terms pushes up; warning cues without a hand-off and
+non-finance contexts push down), picks the tier when it has evidence, and supplies the reasons.
+Without a model, the lexicon-only score below is the baseline ``grayscan eval`` compares against.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from lexicon import ScanResult
 
-#: Above this the post is actionable.
+#: At or above this the post is actionable.
 THRESHOLD = 0.5
 
 _IMPERSONATION_REASON = {
     "legal_worker": "level1: impersonates legal workers",
     "regulator": "level1: fake regulator policy",
+    "government": "level1: impersonates government bodies",
+    "police": "level1: impersonates police",
+    "judiciary": "level1: impersonates the judiciary",
     "insider": "level1: claims insider channels",
+    "financial_institution": "level1: impersonates financial institutions",
+}
+#: Log-odds nudges applied to the model's P(actionable); see the module docstring.
+NUDGES = {
+    "terms_with_contact": 1.0,
+    "claim": 0.5,
+    "hook": 0.4,
+    "warning_without_contact": -1.5,
+    "warning_with_contact": -0.5,
+    "non_finance": -1.5,
+    "bank_official": -0.7,
 }
 
 
@@ -31,46 +51,121 @@ class Tiering:
     reasons: list[str]
 
 
-def tier(scan: ScanResult, model_probability: float | None = None) -> Tiering:
-    """Tier one scanned text; ``model_probability`` (P(ad)) replaces the lexicon score when given."""
-    by_category: dict[str, list] = {}
-    for m in scan.matches:
-        by_category.setdefault(m.category, []).append(m)
+@dataclass(frozen=True)
+class Evidence:
+    """What the lexicon found in one text, grouped the way the guideline reads."""
 
-    def terms(category: str) -> list[str]:
-        return list(dict.fromkeys(m.term for m in by_category.get(category, [])))
+    level1: list[str]
+    level2: list[str]
+    impersonation: list[str]
+    claims: list[str]
+    hooks: list[str]
+    signals: list[str]
+    warnings: list[str]
+    non_finance: list[str]
+    bank_official: list[str]
+    contact_types: list[str]
 
-    level1, level2 = terms("level1_term"), terms("level2_term")
-    impersonation = list(dict.fromkeys(m.family for m in by_category.get("impersonation", [])))
-    claims = terms("claim")
-    signals = terms("signal") + terms("loan_slang")
-    warnings = terms("warning_cue")
-    legit = terms("legit_context")
-    contacts = scan.contacts
+    @classmethod
+    def of(cls, scan: ScanResult) -> Evidence:
+        def terms(category: str, families: tuple[str, ...] | None = None) -> list[str]:
+            return list(dict.fromkeys(
+                m.term for m in scan.matches if m.category == category and (families is None or m.family in families)
+            ))
 
-    reasons = [f"level1: {t}" for t in level1]
-    reasons += [_IMPERSONATION_REASON.get(f, f"level1: impersonation ({f})") for f in impersonation]
-    reasons += [f"level2: {t}" for t in level2]
-    reasons += ["level2: win-rate promise" for _ in claims[:1]]
-    if contacts:
-        reasons.append("contact hand-off: " + ", ".join(sorted({c.type for c in contacts})))
+        legit = [m for m in scan.matches if m.category == "legit_context"]
+        return cls(
+            level1=terms("level1_term"),
+            level2=terms("level2_term"),
+            impersonation=list(dict.fromkeys(m.family for m in scan.matches if m.category == "impersonation")),
+            claims=terms("claim"),
+            hooks=terms("signal", ("hook",)),
+            signals=terms("signal") + terms("loan_slang"),
+            warnings=terms("warning_cue"),
+            non_finance=list(dict.fromkeys(m.term for m in legit if m.family != "bank_official")),
+            bank_official=list(dict.fromkeys(m.term for m in legit if m.family == "bank_official")),
+            contact_types=sorted({c.type for c in scan.contacts}),
+        )
 
-    evidence = 0.0
-    evidence += 0.45 if level1 else 0.0
-    evidence += 0.4 if level2 else 0.0
-    evidence += 0.25 if impersonation and (level1 or level2) else 0.0
-    evidence += 0.2 if claims else 0.0
-    evidence += 0.2 if contacts and (level1 or level2 or claims) else 0.0
-    evidence += 0.1 if signals else 0.0
-    # News, police and regulator warnings use the ads' own words; without a hand-off they are not ads.
-    if warnings:
-        evidence -= 0.5 if not contacts else 0.2
-    if legit and not (level1 or level2):
+    @property
+    def guideline_terms(self) -> bool:
+        return bool(self.level1 or self.level2 or self.impersonation or self.claims)
+
+    def reasons(self) -> list[str]:
+        """The guideline criteria the lexicon evidence meets, level1 first."""
+        reasons = [f"level1: {t}" for t in self.level1]
+        reasons += [_IMPERSONATION_REASON.get(f, f"level1: impersonation ({f})") for f in self.impersonation]
+        reasons += [f"level2: {t}" for t in self.level2]
+        reasons += ["level2: win-rate promise"] if self.claims else []
+        reasons += ["contact hand-off: " + ", ".join(self.contact_types)] if self.contact_types else []
+        return reasons
+
+
+def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = None) -> Tiering:
+    """Tier one scanned text; ``probabilities`` = the model's P(none, level1, level2), or None for lexicon only."""
+    ev = Evidence.of(scan)
+    if probabilities is None:
+        score = lexicon_score(ev)
+        actionable = score >= THRESHOLD and ev.guideline_terms
+    else:
+        score = combined_score(ev, probabilities[1] + probabilities[2])
+        actionable = score >= THRESHOLD
+    score = round(score, 4)
+    if not actionable:
+        return Tiering("none", score, _none_reasons(ev, probabilities))
+    reasons = ev.reasons()
+    p1, p2 = (probabilities[1], probabilities[2]) if probabilities else (0.0, 0.0)
+    if ev.level1 or ev.impersonation:
+        level = "level1"
+    elif ev.level2 or ev.claims:
+        # A legal-worker front that avoids the listed words still reads level1 to the model.
+        level = "level1" if p1 > 2 * p2 else "level2"
+    else:
+        level = "level1" if p1 > p2 else "level2"
+    if not any(r.startswith(level) for r in reasons):
+        reasons.insert(0, f"{level}: model ({'level-1 pattern' if level == 'level1' else 'debt/insurance rights-defense promotion'}, p={max(p1, p2):.2f})")
+    return Tiering(level, score, reasons)
+
+
+def lexicon_score(ev: Evidence) -> float:
+    """The lexicon-only score: guideline terms, hand-offs and claims add; warnings and legit contexts subtract."""
+    evidence = 0.45 if ev.level1 else 0.0
+    evidence += 0.4 if ev.level2 else 0.0
+    evidence += 0.25 if ev.impersonation and (ev.level1 or ev.level2) else 0.0
+    evidence += 0.2 if ev.claims else 0.0
+    evidence += 0.2 if ev.contact_types and (ev.level1 or ev.level2 or ev.claims) else 0.0
+    evidence += 0.1 if ev.signals else 0.0
+    if ev.warnings:
+        evidence -= 0.5 if not ev.contact_types else 0.2
+    if (ev.non_finance or ev.bank_official) and not (ev.level1 or ev.level2):
         evidence -= 0.3
-    score = min(1.0, max(0.0, evidence)) if model_probability is None else model_probability
+    return min(1.0, max(0.0, evidence))
 
-    if score < THRESHOLD or not (level1 or level2 or impersonation or claims or model_probability is not None):
-        return Tiering("none", round(score, 4), [f"warning context: {', '.join(warnings)}"] if warnings else [])
-    if level1 or (impersonation and (level2 or claims)):
-        return Tiering("level1", round(score, 4), reasons or ["level1: model"])
-    return Tiering("level2", round(score, 4), reasons or ["level2: model"])
+
+def combined_score(ev: Evidence, p_actionable: float) -> float:
+    """The model's P(actionable) with the lexicon's nudges added in log-odds."""
+    p = min(max(p_actionable, 1e-4), 1 - 1e-4)
+    z = math.log(p / (1 - p))
+    contact = bool(ev.contact_types)
+    if ev.guideline_terms and contact and not ev.warnings:
+        z += NUDGES["terms_with_contact"]
+    if ev.claims and not ev.warnings:
+        z += NUDGES["claim"]
+    if ev.hooks and not ev.warnings:
+        z += NUDGES["hook"]
+    if ev.warnings:
+        z += NUDGES["warning_with_contact"] if contact else NUDGES["warning_without_contact"]
+    if ev.non_finance and not (ev.level1 or ev.level2):
+        z += NUDGES["non_finance"]
+    if ev.bank_official and not contact:
+        z += NUDGES["bank_official"]
+    return 1 / (1 + math.exp(-z))
+
+
+def _none_reasons(ev: Evidence, probabilities: tuple[float, float, float] | None) -> list[str]:
+    reasons = [f"warning context: {', '.join(ev.warnings)}"] if ev.warnings else []
+    reasons += [f"non-finance context: {', '.join(ev.non_finance)}"] if ev.non_finance else []
+    reasons += [f"official channel: {', '.join(ev.bank_official)}"] if ev.bank_official else []
+    if probabilities is not None and ev.guideline_terms:
+        reasons.append(f"model: not a promotion (p={probabilities[0]:.2f})")
+    return reasons

@@ -1,11 +1,51 @@
-"""``grayscan classify``: the classify contract over JSON Lines, plain text or CSV."""
+"""``grayscan classify``, ``eval`` and ``train``: the classify contract, evaluation and model training."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
 import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
 
 from .options import console, fail, lexicon_option
-from .records import FORMATS, error_object, open_input, open_output, read_records, result_object, write_json_line
+from .records import FORMATS, Record, error_object, open_input, open_output, read_records, result_object, write_json_line
+
+#: Records classified per model call in ``classify``.
+BATCH = 64
+
+model_option = click.option(
+    "--model", "model_path", default=None, type=click.Path(exists=True, file_okay=False),
+    help="Model directory (save_pretrained format); default: the model bundled with grayscan.",
+)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=console, transient=False)
+
+
+def _load_classifier(lexicon_files: tuple[str, ...], model_path: str | None, lexicon_only: bool = False):
+    from classifier import DEFAULT_MODEL, Classifier, ModelError
+    from lexicon import LexiconError
+
+    try:
+        return Classifier(lexicon_files=lexicon_files, model=None if lexicon_only else (model_path or DEFAULT_MODEL))
+    except (LexiconError, ModelError) as exc:
+        fail(str(exc))
+
+
+def _batched(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @click.command()
@@ -14,7 +54,10 @@ from .records import FORMATS, error_object, open_input, open_output, read_record
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
               help="Input format; auto looks at the file name, then the first line.")
 @lexicon_option
-def classify(input_path: str, output_path: str, fmt: str, lexicon_files: tuple[str, ...]) -> None:
+@model_option
+@click.option("--lexicon-only", is_flag=True, help="Skip the model: the lexicon-only baseline policy.")
+def classify(input_path: str, output_path: str, fmt: str, lexicon_files: tuple[str, ...], model_path: str | None,
+             lexicon_only: bool) -> None:
     """Tier each post as level1 / level2 abnormal rights defense, or none.
 
     IN holds JSON Lines objects with "text" and an optional "id" (other keys pass through),
@@ -27,13 +70,7 @@ def classify(input_path: str, output_path: str, fmt: str, lexicon_files: tuple[s
     Example:
       echo '{"id": 1, "text": "专业征信修复，加V：abc12345"}' | grayscan classify
     """
-    from classifier import Classifier
-    from lexicon import LexiconError
-
-    try:
-        clf = Classifier(lexicon_files=lexicon_files)
-    except LexiconError as exc:
-        fail(str(exc))
+    clf = _load_classifier(lexicon_files, model_path, lexicon_only)
     errors = total = 0
     try:
         source = open_input(input_path)
@@ -41,15 +78,16 @@ def classify(input_path: str, output_path: str, fmt: str, lexicon_files: tuple[s
         fail(f"cannot read {input_path}: {exc.strerror}")
     with source, open_output(output_path) as sink:
         try:
-            records = read_records(source, fmt, input_path)
-            for record in records:
-                total += 1
-                if record.error:
-                    errors += 1
-                    write_json_line(sink, error_object(record))
-                    continue
-                detection = clf.classify_one(record.data["text"])
-                write_json_line(sink, result_object(record, detection.to_dict()))
+            for batch in _batched(read_records(source, fmt, input_path), BATCH):
+                good = [r for r in batch if not r.error]
+                detections = dict(zip((r.line for r in good), clf.classify([r.data["text"] for r in good])))
+                for record in batch:
+                    total += 1
+                    if record.error:
+                        errors += 1
+                        write_json_line(sink, error_object(record))
+                    else:
+                        write_json_line(sink, result_object(record, detections[record.line].to_dict()))
         except ValueError as exc:
             fail(str(exc))
     if output_path != "-":
@@ -58,4 +96,133 @@ def classify(input_path: str, output_path: str, fmt: str, lexicon_files: tuple[s
         raise SystemExit(1)
 
 
-COMMANDS = [classify]
+def _labelled_records(path: str, fmt: str) -> tuple[list[dict], list[str]]:
+    """Records with text and a valid label, and a message per unusable record."""
+    from classifier.model import LABELS
+
+    records, problems = [], []
+    try:
+        source = open_input(path)
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+    with source:
+        try:
+            for record in read_records(source, fmt, path):
+                if record.error:
+                    problems.append(f"line {record.line}: {record.error}")
+                    continue
+                label = str(record.data.get("label", "")).strip().lower()
+                if label not in LABELS:
+                    problems.append(f"line {record.line}: label {record.data.get('label')!r} is not one of {', '.join(LABELS)}")
+                    continue
+                records.append({"text": record.data["text"], "label": label})
+        except ValueError as exc:
+            fail(str(exc))
+    return records, problems
+
+
+@click.command("eval")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False),
+              help="Labelled records: JSON Lines or CSV with text and label (level1 | level2 | none).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True)
+@lexicon_option
+@model_option
+@click.option("--errors", "show_errors", default=0, show_default=True, help="Print up to N misclassified posts.")
+@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False), help="Also write the metrics as JSON.")
+def evaluate_command(data_path: str, fmt: str, lexicon_files: tuple[str, ...], model_path: str | None,
+                     show_errors: int, json_path: str | None) -> None:
+    """Score the classifier on labelled records, next to the lexicon-only baseline.
+
+    Prints precision, recall and F1 for actionable (level1 or level2 vs none), tier accuracy,
+    the share of none posts kept none, and a tier confusion matrix for both.
+
+    \b
+    Example:
+      grayscan eval --data classifier/data/test.jsonl
+    """
+    from classifier.evaluate import evaluate
+    from classifier.model import LABELS
+
+    records, problems = _labelled_records(data_path, fmt)
+    for problem in problems[:10]:
+        console.print(f"[yellow]skipped[/yellow] {problem}")
+    if len(problems) > 10:
+        console.print(f"[yellow]skipped {len(problems) - 10} more records[/yellow]")
+    if not records:
+        fail(f"{data_path}: no records with text and a label in {', '.join(LABELS)}")
+    model = _load_classifier(lexicon_files, model_path)
+    baseline = _load_classifier(lexicon_files, None, lexicon_only=True)
+    with _progress() as progress:
+        task = progress.add_task("evaluate", total=len(records), info="")
+        scores = evaluate([model, baseline], records, on_batch=lambda n: progress.advance(task, n))
+
+    summary = Table(title=f"{data_path}: {len(records)} records")
+    summary.add_column("metric")
+    for s in scores:
+        summary.add_column(s.name, justify="right")
+    for label, getter in (("actionable precision", "precision"), ("actionable recall", "recall"),
+                          ("actionable F1", "f1"), ("tier accuracy", "tier_accuracy"), ("none kept none", "none_kept")):
+        summary.add_row(label, *(f"{getattr(s, getter):.3f}" for s in scores))
+    console.print(summary)
+    for s in scores:
+        matrix = Table(title=f"confusion ({s.name}): rows gold, columns predicted")
+        matrix.add_column("gold")
+        for label in LABELS:
+            matrix.add_column(label, justify="right")
+        for gold in LABELS:
+            matrix.add_row(gold, *(str(s.confusion[gold][p]) for p in LABELS))
+        console.print(matrix)
+    for gold, predicted, text in scores[0].errors[:show_errors]:
+        console.print(f"[red]{gold} → {predicted}[/red] {text[:160]}", markup=True, highlight=False)
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as f:
+            json.dump({"data": data_path, "skipped": len(problems), "results": [s.to_dict() for s in scores]},
+                      f, ensure_ascii=False, indent=2)
+
+
+@click.command()
+@click.option("--output", "-o", "output", required=True, type=click.Path(file_okay=False),
+              help="Directory for the trained model (save_pretrained format).")
+@click.option("--base", default=None, help="Fine-tune this local checkpoint (path or cached hub id, e.g. hfl/rbt3) "
+              "instead of training a small BERT from scratch.")
+@click.option("--extra", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Extra labelled JSONL (text + label), e.g. from `grayscan queue export-labels` (repeatable).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (default 6 from scratch, 3 with --base).")
+@click.option("--seed", type=int, default=None, help="Random seed (default 20240417; runs are deterministic).")
+@click.option("--max-steps", type=click.IntRange(1), default=None, help="Stop after this many optimizer steps.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Train on a random subset of this many corpus records.")
+def train(output: str, base: str | None, extra: tuple[str, ...], epochs: int | None, seed: int | None,
+          max_steps: int | None, limit: int | None) -> None:
+    """Train the classifier model on the bundled corpus (plus --extra records) into OUTPUT.
+
+    From scratch this builds a WordPiece tokenizer and a 3-layer, 256-wide BERT (about ten
+    minutes on 2 cores). Point grayscan at the result with `grayscan classify --model OUTPUT`,
+    or rebuild the bundled model with `grayscan train --output classifier/model`.
+    """
+    from classifier.train import TrainConfig, TrainingError
+    from classifier.train import train as run_training
+
+    cfg = TrainConfig(max_steps=max_steps, limit=limit)
+    cfg.epochs = epochs or (3 if base else cfg.epochs)
+    cfg.seed = cfg.seed if seed is None else seed
+    console.print(f"[bold]train[/bold] {'fine-tuning ' + base if base else 'from scratch'} → {output}"
+                  + (f" (+{len(extra)} extra file(s))" if extra else ""))
+    with _progress() as progress:
+        task = progress.add_task("train", total=None, info="")
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            progress.update(task, completed=step, total=total, info=f"loss {loss:.3f}")
+
+        def on_epoch(epoch: int, metrics: dict) -> None:
+            progress.console.print(f"epoch {epoch}: dev accuracy {metrics['accuracy']:.3f}, "
+                                   f"actionable P {metrics['precision']:.3f} R {metrics['recall']:.3f} F1 {metrics['f1']:.3f}")
+
+        try:
+            report = run_training(output, base=base, extra=extra, cfg=cfg, on_step=on_step, on_epoch=on_epoch)
+        except TrainingError as exc:
+            fail(str(exc))
+    console.print(f"trained {report.steps} steps on {report.train_records} corpus + {report.extra_records} extra "
+                  f"records in {report.seconds:.0f}s; model saved to {output}")
+
+
+COMMANDS = [classify, evaluate_command, train]

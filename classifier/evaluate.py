@@ -1,0 +1,87 @@
+"""Evaluation of a classifier on labelled records: actionable P/R/F1, tier accuracy, confusion matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .model import LABELS
+
+
+@dataclass
+class Scores:
+    """Metrics of one classifier on one labelled set; ``confusion[gold][predicted]`` counts posts."""
+
+    name: str
+    confusion: dict[str, dict[str, int]] = field(default_factory=lambda: {g: dict.fromkeys(LABELS, 0) for g in LABELS})
+    errors: list[tuple[str, str, str]] = field(default_factory=list)  # (gold, predicted, text)
+
+    def add(self, gold: str, predicted: str, text: str) -> None:
+        self.confusion[gold][predicted] += 1
+        if gold != predicted:
+            self.errors.append((gold, predicted, text))
+
+    @property
+    def total(self) -> int:
+        return sum(sum(row.values()) for row in self.confusion.values())
+
+    def _actionable(self) -> tuple[int, int, int]:
+        c = self.confusion
+        tp = sum(c[g][p] for g in LABELS[1:] for p in LABELS[1:])
+        fp = sum(c["none"][p] for p in LABELS[1:])
+        fn = sum(c[g]["none"] for g in LABELS[1:])
+        return tp, fp, fn
+
+    @property
+    def precision(self) -> float:
+        tp, fp, _ = self._actionable()
+        return tp / (tp + fp) if tp + fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        tp, _, fn = self._actionable()
+        return tp / (tp + fn) if tp + fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def tier_accuracy(self) -> float:
+        return sum(self.confusion[label][label] for label in LABELS) / self.total if self.total else 0.0
+
+    @property
+    def none_kept(self) -> float:
+        """Share of gold ``none`` posts classified none (the warnings-and-news figure)."""
+        row = self.confusion["none"]
+        return row["none"] / sum(row.values()) if sum(row.values()) else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "records": self.total,
+            "actionable": {"precision": round(self.precision, 4), "recall": round(self.recall, 4), "f1": round(self.f1, 4)},
+            "tier_accuracy": round(self.tier_accuracy, 4),
+            "none_kept": round(self.none_kept, 4),
+            "confusion": self.confusion,
+        }
+
+
+def evaluate(
+    classifiers: Sequence,
+    records: Sequence[dict],
+    batch_size: int = 256,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[Scores]:
+    """Score every classifier on ``records`` ({"text", "label"}); ``on_batch(n)`` reports progress."""
+    scores = [Scores(c.name) for c in classifiers]
+    for start in range(0, len(records), batch_size):
+        chunk = records[start:start + batch_size]
+        texts = [r["text"] for r in chunk]
+        for clf, score in zip(classifiers, scores):
+            for record, detection in zip(chunk, clf.classify(texts)):
+                score.add(record["label"], detection.tier, record["text"])
+        if on_batch:
+            on_batch(len(chunk))
+    return scores

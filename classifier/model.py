@@ -1,0 +1,123 @@
+"""The transformers model behind the classifier: text canonicalization, tokenizer, loading, batched inference.
+
+The default model ships inside the package (classifier/model/, ``save_pretrained`` format) and is
+loaded with ``local_files_only``: nothing is fetched at run time. Inference sorts texts by length,
+pads per batch and runs a dynamically int8-quantized copy of the linear layers on CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+import opencc  # noqa: E402
+import torch  # noqa: E402
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
+LABELS = ("none", "level1", "level2")
+MAX_LENGTH = 128
+#: Characters kept per text before tokenizing: CJK is about one token per character.
+MAX_CHARS = 400
+
+_T2S = opencc.OpenCC("t2s")
+_EXTRA_DIGITS = str.maketrans("⓿❶❷❸❹❺❻❼❽❾➀➁➂➃➄➅➆➇➈➊➋➌➍➎➏➐➑➒⓵⓶⓷⓸⓹⓺⓻⓼⓽〇", "0123456789123456789123456789123456789" + "0")
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))
+_CJK = r"[\u3400-\u9fff]"
+#: One separator (or a short run) between two Chinese characters: 停·息·挂·账, 征 信 修 复.
+_INNER_SEPARATOR = re.compile(rf"(?<={_CJK})[\s·*/丨|\-_~.。❤💰⭐•+]{{1,3}}(?={_CJK})")
+
+
+class ModelError(RuntimeError):
+    """A model directory that cannot be loaded; the message names the path."""
+
+
+def model_text(text: str) -> str:
+    """The canonical form the model reads: NFKC, fancy digits, case, simplified script, joined separators.
+
+    Punctuation otherwise stays: quotes around a term are how warnings mention ads.
+    """
+    text = (text or "")[:MAX_CHARS].translate(_ZERO_WIDTH)
+    text = unicodedata.normalize("NFKC", text).translate(_EXTRA_DIGITS).casefold()
+    text = _T2S.convert(text).replace("帐", "账")
+    # Twice: a run like 停·息·挂 shares characters between neighbouring matches.
+    for _ in range(2):
+        text = _INNER_SEPARATOR.sub("", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def set_threads(threads: int = 2) -> None:
+    """Use ``threads`` CPU threads (the box is shared: 2 by default)."""
+    torch.set_num_threads(threads)
+
+
+class TextModel:
+    """A loaded sequence classifier with its tokenizer; ``probabilities`` returns P(none, level1, level2)."""
+
+    def __init__(self, model, tokenizer, path: str, quantize: bool = True):
+        self.path = path
+        self.tokenizer = tokenizer
+        model.eval()
+        self.labels = _label_order(model.config)
+        if quantize:
+            from torch.ao.quantization import quantize_dynamic
+
+            with warnings.catch_warnings():
+                # torch marks its quantized tensor constructors deprecated; dynamic int8 still works and halves latency.
+                warnings.simplefilter("ignore", UserWarning)
+                model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        self.model = model
+        self.name = "bundled" if Path(path).resolve() == DEFAULT_MODEL_DIR else Path(path).name
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, quantize: bool = True) -> TextModel:
+        """Load a ``save_pretrained`` directory (default: the bundled model) from local files only."""
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        path = Path(path) if path is not None else DEFAULT_MODEL_DIR
+        if not (path / "config.json").is_file():
+            raise ModelError(f"{path}: no model here (config.json missing); build one with `grayscan train --output {path}`")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                str(path), local_files_only=True, dtype=torch.float32
+            )
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{path}: cannot load the model: {exc}") from exc
+        return cls(model, tokenizer, str(path), quantize=quantize)
+
+    @torch.inference_mode()
+    def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> list[tuple[float, float, float]]:
+        """P(none), P(level1), P(level2) per text, in input order; texts are batched by length."""
+        canonical = [model_text(t) for t in texts]
+        order = sorted(range(len(canonical)), key=lambda i: len(canonical[i]))
+        out: list[tuple[float, float, float]] = [(1.0, 0.0, 0.0)] * len(canonical)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            enc = self.tokenizer([canonical[i] for i in chunk], padding=True, truncation=True,
+                                 max_length=MAX_LENGTH, return_tensors="pt")
+            enc.pop("token_type_ids", None)
+            probs = torch.softmax(self.model(**enc).logits.float(), dim=-1)
+            for row, index in zip(probs.tolist(), chunk):
+                out[index] = tuple(row[self.labels[name]] for name in LABELS)
+        return out
+
+
+def _label_order(config) -> dict[str, int]:
+    """Column of each of our labels in the model's logits, from its id2label."""
+    id2label = {int(k): str(v).lower() for k, v in (config.id2label or {}).items()}
+    columns = {label: index for index, label in id2label.items()}
+    if set(LABELS) <= set(columns):
+        return {name: columns[name] for name in LABELS}
+    if len(id2label) == len(LABELS):
+        return {name: i for i, name in enumerate(LABELS)}
+    raise ModelError(f"model labels {sorted(id2label.values())} are not {list(LABELS)}")
