@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .contacts import CONTACT_TYPES, Contact, find_contacts
 from .match import Match, Matcher
-from .normalize import View, normalize
+from .normalize import FoldedText, View, normalize
 from .terms import CATEGORIES, LexiconError, Term, load_terms
 
 __all__ = [
@@ -95,8 +95,9 @@ class Lexicon:
             text.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: one "?" each, so offsets still hold
             text = text.encode("utf-8", "replace").decode("utf-8")
-        contacts = find_contacts(text)
-        matches = self.matcher.match(text, [(c.start, c.end) for c in contacts])
+        folded = FoldedText(text)
+        contacts = find_contacts(text, folded)
+        matches = self.matcher.match(text, [(c.start, c.end) for c in contacts], folded)
         if contacts:
             matches = [m for m in matches if m.view not in _PINYIN_VIEWS
                        or not any(c.start <= m.start and m.end <= c.end for c in contacts)]

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import phonenumbers
 
-from .normalize import contact_view, digit_of, fold_char, strict_view
+from .normalize import FoldedText, contact_view, digit_of, fold_char
 
 CONTACT_TYPES = ("phone", "wechat", "qq", "telegram", "url", "email")
 
@@ -78,7 +78,6 @@ _HINTS = {
     "url": re.compile(r"://|www\.|\.(?:com|cn|net|org|top|xyz|cc|vip|me|io|info|app|site|club|shop|link|ink)"),
     "email": re.compile("@"),
     "telegram": re.compile("tg|telegram|电报|飞机"),
-    "wechat": re.compile("[v微薇威徽卫]|wx"),
     "qq": re.compile("q|扣扣|蔻蔻|抠抠|企鹅"),
 }
 
@@ -112,6 +111,16 @@ def _e164(number: str, region: str | None = "CN") -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _mobile_e164(digits: str) -> str | None:
+    """``_e164`` of an 11-digit mainland mobile number (1[3-9]…), validated without phonenumbers' parser.
+
+    The parser only works out the country and national number, which a bare 1[3-9] run already is;
+    skipping it makes the check about five times cheaper, with the same answer (see the tests).
+    """
+    number = phonenumbers.PhoneNumber(country_code=86, national_number=int(digits))
+    return "+86" + digits if phonenumbers.is_valid_number(number) else None
+
+
 def _phones(folded: str, start: int, end: int) -> list[tuple[str, str, int, int]]:
     """Phone candidates inside the number run ``folded[start:end]``."""
     found = []
@@ -120,7 +129,10 @@ def _phones(folded: str, start: int, end: int) -> list[tuple[str, str, int, int]
             digits = m.group(1 if pattern.groups else 0)
             if _labelled_as_other(folded, m.start(), m.end()) or not _phone_grouping(digits):
                 continue
-            value = _e164(("+" if region is None else "") + _digits(digits), region)
+            if pattern is _MOBILE:
+                value = _mobile_e164(_digits(digits))
+            else:
+                value = _e164(("+" if region is None else "") + _digits(digits), region)
             if value:
                 found.append(("phone", value, m.start(), m.end()))
     return found
@@ -128,6 +140,28 @@ def _phones(folded: str, start: int, end: int) -> list[tuple[str, str, int, int]
 
 def _hinted(kind: str, folded: str) -> bool:
     return _HINTS[kind].search(folded) is not None
+
+
+#: Every WeChat match starts with one of these (V-family letter or character).
+_WECHAT_START = re.compile("[vw微薇威徽卫]")
+
+
+def _matches_from(pattern: re.Pattern, starts: re.Pattern, folded: str) -> list[re.Match]:
+    """``pattern.finditer(folded)``, trying ``pattern`` only where ``starts`` finds its first character.
+
+    Same matches, far cheaper: the pattern opens with alternatives and a look-behind, which the
+    regex engine would otherwise try at every position of the text.
+    """
+    found: list[re.Match] = []
+    after = 0
+    for candidate in starts.finditer(folded):
+        if candidate.start() < after:
+            continue
+        m = pattern.match(folded, candidate.start())
+        if m:
+            found.append(m)
+            after = m.end()
+    return found
 
 
 def _digit_like() -> tuple[str, str]:
@@ -149,16 +183,17 @@ _HAS_FANCY = re.compile(rf"[{_FANCY}]")
 
 
 def _needs_digit_view(text: str) -> bool:
-    return any(_HAS_FANCY.search(m.group()) for m in _FANCY_RUN.finditer(text))
+    return _HAS_FANCY.search(text) is not None and any(_HAS_FANCY.search(m.group()) for m in _FANCY_RUN.finditer(text))
 
 
-def find_contacts(text: str) -> list[Contact]:
+def find_contacts(text: str, folded: FoldedText | None = None) -> list[Contact]:
     """Phones (E.164), WeChat ids, QQ numbers, Telegram handles, URLs and e-mails in ``text``.
 
     The contact view (fancy digits as ASCII) is built only when the text has a run of fancy digits
     (一三八…, ①③⑧…); otherwise the strict view, which already folds ０-９, ①-⑳ and ❶ …, suffices.
+    ``folded``: the text's views if the caller already has them.
     """
-    view = contact_view(text) if _needs_digit_view(text) else strict_view(text)
+    view = contact_view(text) if _needs_digit_view(text) else (folded or FoldedText(text)).strict
     folded = view.text
     candidates: list[tuple[str, str, int, int]] = []  # type, value, view start, view end
 
@@ -171,7 +206,7 @@ def find_contacts(text: str) -> list[Contact]:
     if _hinted("telegram", folded):
         for m in _TELEGRAM.finditer(folded):
             candidates.append(("telegram", "@" + m.group(1), m.start(1), m.end(1)))
-    for m in _WECHAT.finditer(folded) if _hinted("wechat", folded) else ():
+    for m in _matches_from(_WECHAT, _WECHAT_START, folded):
         wechat_id = m.group(1)
         if wechat_id.isdigit():
             if _labelled_as_other(folded, m.start(1), m.end(1)):

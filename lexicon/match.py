@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import ahocorasick_rs
 
-from .normalize import HOMOPHONE, SKELETON, STRICT, View, fold_char, homophone_fold, is_han, is_noise, pinyin, pinyin_tables
+from .normalize import SKELETON, STRICT, FoldedText, fold_char, homophone_fold, is_han, is_noise, pinyin, pinyin_tables
 from .normalize import term_key as key
 from .terms import Term
 
@@ -47,6 +47,9 @@ _LETTER = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]+")
 _CONTACT_TOKENS = frozenset({"v", "vx", "wx", "qq", "q", "tg", "id", "http", "https", "www"})
 #: Original characters scanned on each side of a letter run: a key's syllables plus separators between them.
 _WINDOW = 2 * MAX_SYLLABLES
+#: Hits are credited to a view once per (key, written form); hostile input cannot grow the memo past this.
+_MAX_CREDITS = 100_000
+_UNSEEN = object()
 
 
 
@@ -151,39 +154,55 @@ class Matcher:
         self._pinyin = _Automaton(full)
         self._initials = _Automaton(_unambiguous(initials))
         self._pinyin_table, self._initials_table = pinyin_tables()
+        self._credits: dict[tuple[int, str], tuple[Term, str] | None] = {}
 
     @property
     def patterns(self) -> list[str]:
         """Every Han key (for inspection and benchmarks)."""
         return self._han.keys
 
-    def match(self, text: str, names: Sequence[tuple[int, int]] = ()) -> list[Match]:
+    def match(self, text: str, names: Sequence[tuple[int, int]] = (), folded: FoldedText | None = None) -> list[Match]:
         """Every term found in ``text``, spans in the original; see ``resolve`` for overlaps.
 
         ``names``: spans of contact ids and URLs; their letters are names, not pinyin.
+        ``folded``: the text's views if the caller already has them (``Lexicon.scan`` shares them with contacts).
         """
-        view = HOMOPHONE.view(text)
+        view = (folded or FoldedText(text)).homophone
         found: list[Match] = []
         for index, start, end in self._han.find(view.text):
             o_start, o_end = view.span(start, end)
             if not _word_bounded(text, o_start, o_end):
                 continue
             written = text[o_start:o_end]
-            skeleton = written.translate(SKELETON)
-            literal = self._literal.get(skeleton)
-            if literal is not None:
-                term, view_name = literal
-                if not view_name:
-                    strict = written.translate(STRICT)
-                    view_name = "strict" if strict == skeleton or strict in self._noisy_forms else "skeleton"
-            elif end - start >= MIN_HOMOPHONE_KEY:
-                term, view_name = self._han.patterns[index].term, "homophone"
-            else:
-                continue  # 私心 must not read as 私信
-            found.append(Match(term.canonical, term.category, term.family, view_name, o_start, o_end, written))
+            credit = self._credit(index, written, end - start)
+            if credit is not None:
+                term, view_name = credit
+                found.append(Match(term.canonical, term.category, term.family, view_name, o_start, o_end, written))
         for window in _letter_windows(text, names):
             found += self._pinyin_hits(text, *window)
         return resolve(found)
+
+    def _credit(self, index: int, written: str, length: int) -> tuple[Term, str] | None:
+        """The term and most literal view of a homophone-space hit on ``written`` (None: no hit), memoized."""
+        cache_key = (index, written)
+        credit = self._credits.get(cache_key, _UNSEEN)
+        if credit is not _UNSEEN:
+            return credit
+        skeleton = written.translate(SKELETON)
+        literal = self._literal.get(skeleton)
+        if literal is not None:
+            term, view_name = literal
+            if not view_name:
+                strict = written.translate(STRICT)
+                view_name = "strict" if strict == skeleton or strict in self._noisy_forms else "skeleton"
+            credit = term, view_name
+        elif length >= MIN_HOMOPHONE_KEY:
+            credit = self._han.patterns[index].term, "homophone"
+        else:
+            credit = None  # 私心 must not read as 私信
+        if len(self._credits) < _MAX_CREDITS:
+            self._credits[cache_key] = credit
+        return credit
 
     def _pinyin_hits(self, text: str, start: int, end: int) -> list[Match]:
         """Pinyin and initials hits in ``text[start:end]``, a window around letters the poster typed."""
@@ -194,9 +213,12 @@ class Matcher:
             for index, v_start, v_end in automaton.find(view.text):
                 if not view.aligned(v_start, v_end):
                     continue  # inside a syllable: 山泉 shanquan must not yield "anquan"
-                hit = _hit(view, automaton.patterns[index], v_start, v_end, table.name, text, start)
-                if _LETTER.search(hit.text) and _word_bounded(text, hit.start, hit.end):
-                    hits.append(hit)
+                o_start, o_end = view.span(v_start, v_end)
+                o_start, o_end = o_start + start, o_end + start
+                if _LETTER.search(text, o_start, o_end) and _word_bounded(text, o_start, o_end):
+                    term = automaton.patterns[index].term
+                    hits.append(Match(term.canonical, term.category, term.family, table.name, o_start, o_end,
+                                      text[o_start:o_end]))
         return hits
 
 
@@ -215,14 +237,6 @@ def _letter_windows(text: str, names: Sequence[tuple[int, int]] = ()) -> list[tu
         else:
             windows.append((start, end))
     return windows
-
-
-def _hit(view: View, pattern: _Pattern, start: int, end: int, view_name: str, text: str, shift: int = 0) -> Match:
-    """The Match of ``view.text[start:end]``; ``shift`` is where the view's original sits in ``text``."""
-    o_start, o_end = view.span(start, end)
-    o_start, o_end = o_start + shift, o_end + shift
-    term = pattern.term
-    return Match(term.canonical, term.category, term.family, view_name, o_start, o_end, text[o_start:o_end])
 
 
 def _unambiguous(keyed: list[tuple[str, _Pattern]]) -> list[tuple[str, _Pattern]]:

@@ -3,7 +3,10 @@
 Every view is a per-character rewrite of the original text: character ``i`` of the original
 becomes a (possibly empty or longer) string. The rewrite tables are dicts keyed by code point
 that fill themselves on first use, so building a view is one C-level ``str.translate`` call;
-the offset map is only computed when a view actually has a hit.
+the offset map is only computed when a view actually has a hit. ``str.translate`` still costs a
+dict lookup per character, so the two views every scan needs (``strict`` for contacts and
+``homophone`` for terms) are built by ``FoldedText`` instead: one C-level split of the text at the
+few characters either fold changes, and a lookup for those characters only.
 
 Views, most literal first:
 
@@ -20,6 +23,7 @@ Views, most literal first:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -183,20 +187,26 @@ class LengthTable(dict):
 class View:
     """A normalized rendering of a text plus its offset map back to the original."""
 
-    __slots__ = ("name", "text", "original", "_table", "__dict__")
+    __slots__ = ("name", "text", "original", "_table", "_ends", "__dict__")
 
-    def __init__(self, name: str, text: str, original: str, table: CharTable):
+    def __init__(self, name: str, text: str, original: str, table: CharTable | None):
         self.name = name
         self.text = text
         self.original = original
         self._table = table
+        self._ends: Sequence[int] | None = None
 
     def __repr__(self) -> str:
         return f"View({self.name!r}, {self.text!r})"
 
-    @cached_property
+    @property
     def ends(self) -> Sequence[int]:
         """``ends[i]``: view position just after the output of original character ``i``."""
+        if self._ends is None:  # not cached_property: in Python 3.11 that takes a lock on every access
+            self._ends = self._compute_ends()
+        return self._ends
+
+    def _compute_ends(self) -> Sequence[int]:
         if self._table.never_empty and len(self.text) == len(self.original):
             return range(1, len(self.text) + 1)
         return self._table.lengths.ends(self.original)
@@ -288,8 +298,120 @@ def pinyin_tables() -> tuple[CharTable, CharTable]:
     return _pinyin_tables
 
 
+def _changed_chars() -> str:
+    """Every BMP character the strict or homophone fold does not keep as itself.
+
+    Same answer as ``fold_char(ch) != ch or homophone_fold(ch) != ch``, computed faster: t2s is
+    asked once for all candidates (one character per line, so no phrase spans two of them).
+    """
+    changed, kept = [], []
+    for code in range(0x10000):
+        ch = chr(code)
+        if (ch in _EXTRA_FOLD or ch in VARIANTS or ch in HOMOPHONES or is_noise(ch)
+                or unicodedata.normalize("NFKC", ch).casefold() != ch):
+            changed.append(ch)
+        elif not ch.isascii() and not 0xD800 <= code < 0xE000:
+            kept.append(ch)
+    simplified = _T2S.convert("\n".join(kept)).split("\n")
+    if len(simplified) != len(kept):  # never seen; stay exact if OpenCC ever merges lines
+        simplified = [_T2S.convert(ch) for ch in kept]
+    changed += [ch for ch, out in zip(kept, simplified) if out != ch]
+    return "".join(changed)
+
+
+class _CharFold(dict):
+    """character -> its fold, filled lazily (a bounded cache, like CharTable but keyed by character)."""
+
+    def __init__(self, fold: Callable[[str], str]):
+        super().__init__()
+        self.fold = fold
+
+    def __missing__(self, ch: str) -> str:
+        out = self.fold(ch)
+        if len(self) < _MAX_CACHED:
+            self[ch] = out
+        return out
+
+
+_STRICT_FOLD = _CharFold(fold_char)
+_HOMOPHONE_FOLD = _CharFold(homophone_fold)
+_splitter: re.Pattern | None = None
+
+
+def _split_changed(text: str) -> list[str]:
+    """``text`` as [kept run, changed character, kept run, …, kept run] (every non-BMP character is "changed")."""
+    global _splitter
+    if _splitter is None:
+        _splitter = re.compile("([" + re.escape(_changed_chars()) + "\U00010000-\U0010FFFF])")
+    return _splitter.split(text)
+
+
+class PieceView(View):
+    """A view built from a split text: original pieces and their outputs, so no per-character map is needed.
+
+    ``pieces`` alternate kept runs (output as is) and single changed characters (output ``outputs``);
+    positions map back through the pieces' cumulative lengths, computed on the first lookup.
+    """
+
+    __slots__ = ("_pieces", "_outputs", "_joined", "_view_ends", "_original_ends")
+
+    def __init__(self, name: str, pieces: list[str], outputs: list[str], original: str):
+        joined = pieces.copy()
+        joined[1::2] = outputs
+        super().__init__(name, "".join(joined), original, None)
+        self._pieces = pieces
+        self._outputs = outputs
+        self._joined = joined
+        self._view_ends: list[int] | None = None
+        self._original_ends: list[int] | None = None
+
+    def _compute_ends(self) -> Sequence[int]:
+        lengths = ["\x01" * len(run) for run in self._pieces[::2]]
+        lengths[:-1] = [run + chr(min(len(out), 255)) for run, out in zip(lengths, self._outputs)]
+        return list(accumulate("".join(lengths).encode("latin-1")))
+
+    def origin(self, position: int) -> int:
+        if self._view_ends is None:
+            self._view_ends = list(accumulate(map(len, self._joined)))
+            self._original_ends = list(accumulate(map(len, self._pieces)))
+        piece = bisect_right(self._view_ends, position)
+        if piece == 0:
+            return position
+        if piece == len(self._view_ends):
+            return len(self.original)
+        start = self._original_ends[piece - 1]
+        return start + (position - self._view_ends[piece - 1]) if piece % 2 == 0 else start
+
+
+class FoldedText:
+    """The ``strict`` and ``homophone`` views of one text, built from one split at the characters they change."""
+
+    __slots__ = ("text", "_pieces", "_strict", "_homophone")
+
+    def __init__(self, text: str):
+        self.text = text
+        self._pieces = _split_changed(text)
+        self._strict: View | None = None
+        self._homophone: View | None = None
+
+    # Plain properties, not cached_property: in Python 3.11 that takes a lock on every access.
+    @property
+    def strict(self) -> View:
+        if self._strict is None:
+            self._strict = PieceView("strict", self._pieces, list(map(_STRICT_FOLD.__getitem__, self._pieces[1::2])),
+                                     self.text)
+        return self._strict
+
+    @property
+    def homophone(self) -> View:
+        if self._homophone is None:
+            self._homophone = PieceView("homophone", self._pieces,
+                                        list(map(_HOMOPHONE_FOLD.__getitem__, self._pieces[1::2])), self.text)
+        return self._homophone
+
+
 def strict_view(text: str) -> View:
-    return STRICT.view(text)
+    return FoldedText(text).strict
 
 
 def contact_view(text: str) -> View:
