@@ -71,6 +71,7 @@ class TextModel:
             with warnings.catch_warnings():
                 # torch marks its quantized tensor constructors deprecated; dynamic int8 still works and halves latency.
                 warnings.simplefilter("ignore", UserWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
                 model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         self.model = model
         self.name = "bundled" if Path(path).resolve() == DEFAULT_MODEL_DIR else Path(path).name

@@ -1,0 +1,166 @@
+"""The classifier: authored corpus, evasion moves, policy, bundled model, and the eval/train commands."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import json_lines, run_cli
+
+from classifier import Classifier
+from classifier.corpus import DATA_DIR, SPLITS, dedupe_key, demo_overlap, generate, read_split
+from classifier.evasion import obfuscate, pinyin, separators, traditional
+from classifier.model import DEFAULT_MODEL_DIR, model_text
+from classifier.policy import tier
+from grayscan.demo import demo_posts
+from lexicon import Lexicon
+
+AD_L1 = "专业征信修复，逾期记录洗白，不成功不收费，加V：zx20261"
+AD_L2 = "信用卡逾期被催？帮你停息挂账、个性化分期，私信我，电话 13800138000"
+WARNING = "风险提示：警惕所谓“征信修复”“停息挂账”中介，人民银行提醒，逾期记录到期自动删除，切勿轻信。"
+
+
+@pytest.fixture(scope="module")
+def corpus() -> dict[str, list[dict]]:
+    return {split: read_split(split) for split in SPLITS}
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier()
+
+
+def test_corpus_is_large_labelled_deduplicated_and_has_provenance(corpus):
+    records = [r for split in SPLITS for r in corpus[split]]
+    assert len(records) >= 5000
+    assert {r["label"] for r in records} == {"none", "level1", "level2"}
+    assert all(r["source"] in ("generated", "hand-written") and r["generator"] and r["template"] for r in records)
+    keys = [dedupe_key(r["text"]) for r in records]
+    assert len(set(keys)) == len(keys)
+    share = Counter(r["template"] for r in records if r["source"] == "generated").most_common(1)[0][1] / len(records)
+    assert share < 0.03
+    assert sum(bool(r["evasions"]) for r in records) > 1000
+
+
+def test_test_split_holds_out_whole_templates(corpus):
+    train_templates = {r["template"] for r in corpus["train"] + corpus["dev"]}
+    test_templates = {r["template"] for r in corpus["test"] if r["source"] == "generated"}
+    assert len(test_templates) >= 20
+    assert not train_templates & test_templates
+    assert any(r["source"] == "hand-written" for r in corpus["test"])
+
+
+def test_corpus_regenerates_exactly_and_keeps_away_from_the_demo(corpus):
+    records = generate()
+    close = set(demo_overlap(records, [p.text for p in demo_posts()]))
+    regenerated = Counter(r.text for r in records if r.id not in close)
+    assert regenerated == Counter(r["text"] for split in SPLITS for r in corpus[split])
+    demo = {dedupe_key(p.text) for p in demo_posts()}
+    assert not demo & {dedupe_key(t) for t in regenerated}
+
+
+def test_evasion_moves_and_model_text_undo_the_cheap_ones():
+    rng = random.Random(1)
+    assert traditional("征信修复停息挂账", [], rng) == "徵信修復停息掛賬"
+    split = separators("专业停息挂账服务", ["停息挂账"], rng)
+    assert "停息挂账" not in split and model_text(split) == "专业停息挂账服务"
+    roman = pinyin("专业征信修复", ["征信修复"], random.Random(3))
+    assert "征信修复" not in roman
+    assert model_text("專業徵信修復，加V：①③⑧❶") == "专业征信修复,加v:1381"
+    text, moves = obfuscate("专业征信修复，加V：zx123", ["征信修复"], random.Random(5), moves=2)
+    assert len(moves) == 2 and text != "专业征信修复，加V：zx123"
+
+
+def test_policy_tiers_from_evidence_and_probabilities():
+    lex = Lexicon.load()
+    ad = tier(lex.scan(AD_L1), (0.1, 0.8, 0.1))
+    assert ad.tier == "level1" and "level1: 征信修复" in ad.reasons
+    assert any(r.startswith("contact hand-off") for r in ad.reasons)
+    # A warning the model half-believes stays none: warning cues without a hand-off pull it down.
+    warned = tier(lex.scan(WARNING), (0.4, 0.3, 0.3))
+    assert warned.tier == "none" and warned.reasons[0].startswith("warning context")
+    # An ad that avoids every listed word is still caught by the model, and tiered by it.
+    avoid = tier(lex.scan("我们的法务替你出面跟平台谈，只还六成就能结清，私我"), (0.05, 0.85, 0.1))
+    assert avoid.tier == "level1" and avoid.reasons[0].startswith("level1: model")
+    # Lexicon only: the baseline still needs guideline terms.
+    assert tier(lex.scan("今天天气真好"), None).tier == "none"
+    assert tier(lex.scan(AD_L2), None).tier == "level2"
+
+
+def test_bundled_model_ships_small_and_tiers_posts(clf):
+    size = sum(f.stat().st_size for f in DEFAULT_MODEL_DIR.iterdir())
+    assert (DEFAULT_MODEL_DIR / "config.json").is_file() and size < 10_000_000
+    assert clf.name.startswith("policy-v2+bert:")
+    texts = [AD_L1, AD_L2, WARNING, "二战终于考研上岸，开心", "", "專業徵信修復，逾期鏟單，薇信：hkzx2026"]
+    batch = clf.classify(texts)
+    assert [d.tier for d in batch] == ["level1", "level2", "none", "none", "none", "level1"]
+    assert [d.to_dict() for d in batch] == [clf.classify_one(t).to_dict() for t in texts]
+    assert all(0.0 <= d.score <= 1.0 for d in batch)
+
+
+def test_eval_command_reports_model_and_baseline(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    rows = [{"text": AD_L1, "label": "level1"}, {"text": AD_L2, "label": "level2"},
+            {"text": WARNING, "label": "none"}, {"text": "孩子考研上岸了", "label": "none"},
+            {"text": "no label here"}, {"text": "x", "label": "spam"}]
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "metrics.json"
+    proc = run_cli("eval", "--data", str(data), "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "actionable F1" in proc.stderr and "lexicon-policy-v1" in proc.stderr
+    assert "line 5" in proc.stderr and "line 6" in proc.stderr
+    metrics = json.loads(out.read_text(encoding="utf-8"))
+    model, baseline = metrics["results"]
+    assert model["records"] == baseline["records"] == 4 and metrics["skipped"] == 2
+    assert model["actionable"]["f1"] == 1.0
+    assert model["confusion"]["level1"]["level1"] == 1
+
+
+def test_eval_without_usable_records_fails_clearly(tmp_path):
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"text": "hi"}\n', encoding="utf-8")
+    proc = run_cli("eval", "--data", str(data))
+    assert proc.returncode == 2 and "no records with text and a label" in proc.stderr
+
+
+def test_train_from_scratch_then_fine_tune_with_reviewer_labels(tmp_path):
+    scratch, tuned = tmp_path / "scratch", tmp_path / "tuned"
+    proc = run_cli("train", "--output", str(scratch), "--limit", "48", "--max-steps", "2", "--epochs", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "trained 2 steps" in proc.stderr
+    assert {"config.json", "model.safetensors", "tokenizer.json", "training.json"} <= {p.name for p in scratch.iterdir()}
+    labels = tmp_path / "labels.jsonl"
+    decisions = [{"text": AD_L2, "label": "level2", "platform": "weibo", "post_id": "1", "queue_id": 1,
+                  "decided_by": "rev", "decided_at": "2026-01-01T00:00:00Z", "source": "queue-review"},
+                 {"text": WARNING, "label": "none"}]
+    labels.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in decisions) + "\n", encoding="utf-8")
+    proc = run_cli("train", "--output", str(tuned), "--base", str(scratch), "--extra", str(labels),
+                   "--limit", "16", "--max-steps", "2", "--epochs", "1")
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads((tuned / "training.json").read_text(encoding="utf-8"))
+    assert meta["report"]["base"] == str(scratch) and meta["report"]["extra_records"] == 2
+    proc = run_cli("classify", "--model", str(tuned), input=AD_L1 + "\n")
+    assert proc.returncode == 0, proc.stderr
+    (out,) = json_lines(proc.stdout)
+    assert out["tier"] in ("none", "level1", "level2") and any(m["term"] == "征信修复" for m in out["matches"])
+
+
+def test_train_rejects_bad_extra_labels(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "征信修复", "label": "maybe"}\n', encoding="utf-8")
+    proc = run_cli("train", "--output", str(tmp_path / "m"), "--extra", str(bad), "--max-steps", "1")
+    assert proc.returncode == 2 and "bad.jsonl:1" in proc.stderr and "maybe" in proc.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_classify_lexicon_only_flag_and_missing_model(tmp_path):
+    proc = run_cli("classify", "--lexicon-only", input=AD_L1 + "\n")
+    assert proc.returncode == 0, proc.stderr
+    assert json_lines(proc.stdout)[0]["tier"] == "level1"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = run_cli("classify", "--model", str(empty), input=AD_L1 + "\n")
+    assert proc.returncode == 2 and "config.json missing" in proc.stderr
