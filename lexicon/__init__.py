@@ -98,7 +98,7 @@ class Lexicon:
         folded = FoldedText(text)
         contacts = find_contacts(text, folded)
         matches = self.matcher.match(text, [(c.start, c.end) for c in contacts], folded)
-        if contacts:
+        if contacts and any(m.view in _PINYIN_VIEWS for m in matches):
             matches = [m for m in matches if m.view not in _PINYIN_VIEWS
                        or not any(c.start <= m.start and m.end <= c.end for c in contacts)]
         return ScanResult(matches, contacts, truncated)

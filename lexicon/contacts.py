@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import phonenumbers
 
-from .normalize import FoldedText, contact_view, digit_of, fold_char
+from .normalize import FoldedText, digit_of, fold_char
 
 CONTACT_TYPES = ("phone", "wechat", "qq", "telegram", "url", "email")
 
@@ -186,14 +186,20 @@ def _needs_digit_view(text: str) -> bool:
     return _HAS_FANCY.search(text) is not None and any(_HAS_FANCY.search(m.group()) for m in _FANCY_RUN.finditer(text))
 
 
-def find_contacts(text: str, folded: FoldedText | None = None) -> list[Contact]:
+def _candidate_order(candidate: tuple[str, str, int, int]) -> tuple[int, int, int]:
+    kind, _, start, end = candidate
+    return start, _PRIORITY[kind], -end
+
+
+def find_contacts(text: str, views: FoldedText | None = None) -> list[Contact]:
     """Phones (E.164), WeChat ids, QQ numbers, Telegram handles, URLs and e-mails in ``text``.
 
     The contact view (fancy digits as ASCII) is built only when the text has a run of fancy digits
     (一三八…, ①③⑧…); otherwise the strict view, which already folds ０-９, ①-⑳ and ❶ …, suffices.
-    ``folded``: the text's views if the caller already has them.
+    ``views``: the text's views if the caller already has them.
     """
-    view = contact_view(text) if _needs_digit_view(text) else (folded or FoldedText(text)).strict
+    views = views or FoldedText(text)
+    view = views.contact if _needs_digit_view(text) else views.strict
     folded = view.text
     candidates: list[tuple[str, str, int, int]] = []  # type, value, view start, view end
 
@@ -222,7 +228,9 @@ def find_contacts(text: str, folded: FoldedText | None = None) -> list[Contact]:
 
     found: list[Contact] = []
     taken: list[tuple[int, int]] = []
-    for kind, value, start, end in sorted(candidates, key=lambda c: (c[2], _PRIORITY[c[0]], -c[3])):
+    if len(candidates) > 1:
+        candidates.sort(key=_candidate_order)
+    for kind, value, start, end in candidates:
         if any(s < end and start < e for s, e in taken):
             continue
         taken.append((start, end))

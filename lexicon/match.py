@@ -209,12 +209,13 @@ class Matcher:
         window = text[start:end]
         hits: list[Match] = []
         for table, automaton in ((self._pinyin_table, self._pinyin), (self._initials_table, self._initials)):
-            view = table.view(window)
+            view = table.mapped_view(window)
             for index, v_start, v_end in automaton.find(view.text):
-                if not view.aligned(v_start, v_end):
+                first, last = view.span(v_start, v_end)
+                ends = view.ends
+                if (first and ends[first - 1] != v_start) or ends[last - 1] != v_end:
                     continue  # inside a syllable: 山泉 shanquan must not yield "anquan"
-                o_start, o_end = view.span(v_start, v_end)
-                o_start, o_end = o_start + start, o_end + start
+                o_start, o_end = first + start, last + start
                 if _LETTER.search(text, o_start, o_end) and _word_bounded(text, o_start, o_end):
                     term = automaton.patterns[index].term
                     hits.append(Match(term.canonical, term.category, term.family, table.name, o_start, o_end,
@@ -229,13 +230,18 @@ def _letter_windows(text: str, names: Sequence[tuple[int, int]] = ()) -> list[tu
     """
     windows: list[tuple[int, int]] = []
     for m in _LETTER.finditer(text):
-        if m.group().casefold() in _CONTACT_TOKENS or any(s <= m.start() and m.end() <= e for s, e in names):
+        run_start, run_end = m.span()
+        if m.group().casefold() in _CONTACT_TOKENS:
             continue
-        start, end = max(0, m.start() - _WINDOW), min(len(text), m.end() + _WINDOW)
-        if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], end)
+        for name_start, name_end in names:
+            if name_start <= run_start and run_end <= name_end:
+                break
         else:
-            windows.append((start, end))
+            start, end = max(0, run_start - _WINDOW), min(len(text), run_end + _WINDOW)
+            if windows and start <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], end)
+            else:
+                windows.append((start, end))
     return windows
 
 
@@ -276,23 +282,34 @@ def resolve(matches: list[Match]) -> list[Match]:
       has other ad vocabulary.
     Partial overlaps of different terms are both kept: each is real evidence.
     """
-    ordered = sorted(matches, key=lambda m: (-(m.end - m.start), VIEW_RANK.get(m.view, 9), m.start))
+    if len(matches) < 2:  # nothing to compare
+        return [m for m in matches if not _bare_short_initials(m)]
+    ordered = sorted(matches, key=_resolve_order)
     legit = [m for m in ordered if m.category == "legit_context"]
     kept: list[Match] = []
     for m in ordered:
         if m.category != "legit_context" and any(_contains(g, m) for g in legit):
             continue
-        if any(
-            ((k.category == m.category or m.category in _CUES) and _contains(k, m))
-            or (k.term == m.term and k.start < m.end and m.start < k.end)
-            for k in kept
-        ):
-            continue
-        kept.append(m)
-    if any(_bare_short_initials(m) for m in kept):
-        context = any(m.category in _CONTEXT_CATEGORIES and not _bare_short_initials(m) for m in kept)
-        kept = [m for m in kept if context or not _bare_short_initials(m)]
-    return sorted(kept, key=lambda m: (m.start, m.end, m.term))
+        is_cue = m.category in _CUES
+        for k in kept:
+            if k.start < m.end and m.start < k.end and (
+                    k.term == m.term or ((is_cue or k.category == m.category) and _contains(k, m))):
+                break
+        else:
+            kept.append(m)
+    bare = [_bare_short_initials(m) for m in kept]
+    if any(bare):
+        context = any(m.category in _CONTEXT_CATEGORIES and not b for m, b in zip(kept, bare))
+        kept = [m for m, b in zip(kept, bare) if context or not b]
+    return sorted(kept, key=_report_order)
+
+
+def _resolve_order(m: Match) -> tuple[int, int, int]:
+    return -(m.end - m.start), VIEW_RANK.get(m.view, 9), m.start
+
+
+def _report_order(m: Match) -> tuple[int, int, str]:
+    return m.start, m.end, m.term
 
 
 def _bare_short_initials(m: Match) -> bool:

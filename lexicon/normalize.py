@@ -132,6 +132,20 @@ def contact_fold(ch: str) -> str:
     return digit_of(ch) or fold_char(ch)
 
 
+class _CharFold(dict):
+    """character -> its fold, filled lazily (a bounded cache, like CharTable but keyed by character)."""
+
+    def __init__(self, fold: Callable[[str], str]):
+        super().__init__()
+        self.fold = fold
+
+    def __missing__(self, ch: str) -> str:
+        out = self.fold(ch)
+        if len(self) < _MAX_CACHED:
+            self[ch] = out
+        return out
+
+
 class CharTable(dict):
     """code point -> replacement string, filled lazily from ``fold``; a ``str.translate`` table.
 
@@ -148,6 +162,7 @@ class CharTable(dict):
         self.fold = fold
         self.lengths = lengths or LengthTable(fold)
         self.never_empty = never_empty
+        self._by_char = _CharFold(fold)
 
     def __missing__(self, code: int) -> str:
         out = self.fold(chr(code))
@@ -158,6 +173,13 @@ class CharTable(dict):
     def view(self, text: str) -> View:
         """This table's view of ``text``."""
         return View(self.name, text.translate(self), text, self)
+
+    def mapped_view(self, text: str) -> View:
+        """``view`` with its offset map built in the same pass: cheaper for short texts that will have hits."""
+        outputs = list(map(self._by_char.__getitem__, text))
+        view = View(self.name, "".join(outputs), text, self)
+        view._ends = list(accumulate(map(len, outputs)))
+        return view
 
 
 class LengthTable(dict):
@@ -319,43 +341,39 @@ def _changed_chars() -> str:
     return "".join(changed)
 
 
-class _CharFold(dict):
-    """character -> its fold, filled lazily (a bounded cache, like CharTable but keyed by character)."""
-
-    def __init__(self, fold: Callable[[str], str]):
-        super().__init__()
-        self.fold = fold
-
-    def __missing__(self, ch: str) -> str:
-        out = self.fold(ch)
-        if len(self) < _MAX_CACHED:
-            self[ch] = out
-        return out
-
-
 _STRICT_FOLD = _CharFold(fold_char)
 _HOMOPHONE_FOLD = _CharFold(homophone_fold)
-_splitter: re.Pattern | None = None
+_CONTACT_FOLD = _CharFold(contact_fold)
+_splitters: dict[str, re.Pattern] = {}
 
 
-def _split_changed(text: str) -> list[str]:
-    """``text`` as [kept run, changed character, kept run, …, kept run] (every non-BMP character is "changed")."""
-    global _splitter
-    if _splitter is None:
-        _splitter = re.compile("([" + re.escape(_changed_chars()) + "\U00010000-\U0010FFFF])")
-    return _splitter.split(text)
+def _split_changed(text: str, digits: bool = False) -> list[str]:
+    """``text`` as [kept run, changed character, kept run, …, kept run] (every non-BMP character is "changed").
+
+    ``digits``: digit-like characters (一 壹 ⑴ …) count as changed too, for the contact view.
+    """
+    key = "digits" if digits else "folds"
+    splitter = _splitters.get(key)
+    if splitter is None:
+        changed = _changed_chars()
+        if digits:
+            changed += "".join(ch for ch in map(chr, range(0x10000)) if digit_of(ch) not in (None, ch))
+        splitter = _splitters[key] = re.compile("([" + re.escape(changed) + "\U00010000-\U0010FFFF])")
+    return splitter.split(text)
 
 
 class PieceView(View):
     """A view built from a split text: original pieces and their outputs, so no per-character map is needed.
 
     ``pieces`` alternate kept runs (output as is) and single changed characters (output ``outputs``);
-    positions map back through the pieces' cumulative lengths, computed on the first lookup.
+    positions map back through the pieces' cumulative lengths, computed on the first lookup. A view
+    whose fold never drops a character (``never_empty``) and that is as long as its original maps
+    every position to itself.
     """
 
-    __slots__ = ("_pieces", "_outputs", "_joined", "_view_ends", "_original_ends")
+    __slots__ = ("_pieces", "_outputs", "_joined", "_view_ends", "_original_ends", "_identity")
 
-    def __init__(self, name: str, pieces: list[str], outputs: list[str], original: str):
+    def __init__(self, name: str, pieces: list[str], outputs: list[str], original: str, never_empty: bool):
         joined = pieces.copy()
         joined[1::2] = outputs
         super().__init__(name, "".join(joined), original, None)
@@ -364,13 +382,18 @@ class PieceView(View):
         self._joined = joined
         self._view_ends: list[int] | None = None
         self._original_ends: list[int] | None = None
+        self._identity = never_empty and len(self.text) == len(original)
 
     def _compute_ends(self) -> Sequence[int]:
+        if self._identity:
+            return range(1, len(self.text) + 1)
         lengths = ["\x01" * len(run) for run in self._pieces[::2]]
         lengths[:-1] = [run + chr(min(len(out), 255)) for run, out in zip(lengths, self._outputs)]
         return list(accumulate("".join(lengths).encode("latin-1")))
 
     def origin(self, position: int) -> int:
+        if self._identity:
+            return min(position, len(self.original))
         if self._view_ends is None:
             self._view_ends = list(accumulate(map(len, self._joined)))
             self._original_ends = list(accumulate(map(len, self._pieces)))
@@ -384,30 +407,38 @@ class PieceView(View):
 
 
 class FoldedText:
-    """The ``strict`` and ``homophone`` views of one text, built from one split at the characters they change."""
+    """The ``strict``, ``homophone`` and ``contact`` views of one text, built from splits at the characters they change."""
 
-    __slots__ = ("text", "_pieces", "_strict", "_homophone")
+    __slots__ = ("text", "_pieces", "_strict", "_homophone", "_contact")
 
     def __init__(self, text: str):
         self.text = text
         self._pieces = _split_changed(text)
         self._strict: View | None = None
         self._homophone: View | None = None
+        self._contact: View | None = None
 
     # Plain properties, not cached_property: in Python 3.11 that takes a lock on every access.
     @property
     def strict(self) -> View:
         if self._strict is None:
-            self._strict = PieceView("strict", self._pieces, list(map(_STRICT_FOLD.__getitem__, self._pieces[1::2])),
-                                     self.text)
+            self._strict = self._view("strict", self._pieces, _STRICT_FOLD, True)
         return self._strict
 
     @property
     def homophone(self) -> View:
         if self._homophone is None:
-            self._homophone = PieceView("homophone", self._pieces,
-                                        list(map(_HOMOPHONE_FOLD.__getitem__, self._pieces[1::2])), self.text)
+            self._homophone = self._view("homophone", self._pieces, _HOMOPHONE_FOLD, False)
         return self._homophone
+
+    @property
+    def contact(self) -> View:
+        if self._contact is None:
+            self._contact = self._view("contact", _split_changed(self.text, digits=True), _CONTACT_FOLD, True)
+        return self._contact
+
+    def _view(self, name: str, pieces: list[str], fold: _CharFold, never_empty: bool) -> View:
+        return PieceView(name, pieces, list(map(fold.__getitem__, pieces[1::2])), self.text, never_empty)
 
 
 def strict_view(text: str) -> View:
@@ -415,7 +446,7 @@ def strict_view(text: str) -> View:
 
 
 def contact_view(text: str) -> View:
-    return CONTACT.view(text)
+    return FoldedText(text).contact
 
 
 def normalize(text: str) -> list[View]:
