@@ -22,7 +22,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import Request, Response
 
 from ..items import PostItem
-from ..parsing import iso_from_epoch, utc_now  # noqa: F401  (re-exported for platform modules)
+from ..parsing import utc_now
 
 #: Steps whose pages count against ``max_pages`` (the others against ``comment_pages``).
 LISTING_STEPS = ("search", "creator")

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Any
 
 from ..items import PostItem
