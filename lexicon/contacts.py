@@ -124,7 +124,10 @@ def _mobile_e164(digits: str) -> str | None:
 def _phones(folded: str, start: int, end: int) -> list[tuple[str, str, int, int]]:
     """Phone candidates inside the number run ``folded[start:end]``."""
     found = []
-    for pattern, region in ((_MOBILE, "CN"), (_LANDLINE, "CN"), (_INTERNATIONAL, None)):
+    run = folded[start:end]
+    for pattern, region, needs in ((_MOBILE, "CN", "1"), (_LANDLINE, "CN", "0"), (_INTERNATIONAL, None, "+")):
+        if needs not in run:  # each pattern needs this character: skip its scan
+            continue
         for m in pattern.finditer(folded, start, end):
             digits = m.group(1 if pattern.groups else 0)
             if _labelled_as_other(folded, m.start(), m.end()) or not _phone_grouping(digits):

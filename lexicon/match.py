@@ -53,7 +53,7 @@ _UNSEEN = object()
 
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Match:
     """A lexicon hit: the canonical term, its category and where it sits in the original text."""
 
@@ -64,6 +64,18 @@ class Match:
     start: int
     end: int
     text: str
+
+    def __init__(self, term: str, category: str, family: str, view: str, start: int, end: int, text: str):
+        # Every candidate hit builds one: writing the frozen fields straight into __dict__ halves the cost
+        # of the generated __init__ (one object.__setattr__ call per field).
+        fields = self.__dict__
+        fields["term"] = term
+        fields["category"] = category
+        fields["family"] = family
+        fields["view"] = view
+        fields["start"] = start
+        fields["end"] = end
+        fields["text"] = text
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -174,7 +186,9 @@ class Matcher:
             if not _word_bounded(text, o_start, o_end):
                 continue
             written = text[o_start:o_end]
-            credit = self._credit(index, written, end - start)
+            credit = self._credits.get((index, written), _UNSEEN)
+            if credit is _UNSEEN:
+                credit = self._credit(index, written, end - start)
             if credit is not None:
                 term, view_name = credit
                 found.append(Match(term.canonical, term.category, term.family, view_name, o_start, o_end, written))
@@ -184,10 +198,6 @@ class Matcher:
 
     def _credit(self, index: int, written: str, length: int) -> tuple[Term, str] | None:
         """The term and most literal view of a homophone-space hit on ``written`` (None: no hit), memoized."""
-        cache_key = (index, written)
-        credit = self._credits.get(cache_key, _UNSEEN)
-        if credit is not _UNSEEN:
-            return credit
         skeleton = written.translate(SKELETON)
         literal = self._literal.get(skeleton)
         if literal is not None:
@@ -201,7 +211,7 @@ class Matcher:
         else:
             credit = None  # 私心 must not read as 私信
         if len(self._credits) < _MAX_CREDITS:
-            self._credits[cache_key] = credit
+            self._credits[index, written] = credit
         return credit
 
     def _pinyin_hits(self, text: str, start: int, end: int) -> list[Match]:
@@ -253,8 +263,8 @@ def _unambiguous(keyed: list[tuple[str, _Pattern]]) -> list[tuple[str, _Pattern]
     return [(k, p) for k, p in keyed if len(owners[k]) == 1]
 
 
-def _is_word_char(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
+#: ASCII letters and digits: a hit edge next to one of these may sit inside a longer ASCII word.
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 def _word_bounded(text: str, start: int, end: int) -> bool:
@@ -262,9 +272,9 @@ def _word_bounded(text: str, start: int, end: int) -> bool:
 
     zxxf2026 is a WeChat ID, not 征信修复; wx in wxPython and 12378 inside a phone number are no hits.
     """
-    if _is_word_char(text[start]) and start > 0 and _is_word_char(text[start - 1]):
+    if text[start] in _WORD_CHARS and start > 0 and text[start - 1] in _WORD_CHARS:
         return False
-    return not (_is_word_char(text[end - 1]) and end < len(text) and _is_word_char(text[end]))
+    return not (text[end - 1] in _WORD_CHARS and end < len(text) and text[end] in _WORD_CHARS)
 
 
 def _contains(outer: Match, inner: Match) -> bool:

@@ -251,11 +251,6 @@ class View:
         """Original-text span of ``view.text[start:end]``."""
         return self.origin(start), self.origin(end - 1) + 1
 
-    def aligned(self, start: int, end: int) -> bool:
-        """Whether ``[start, end)`` begins and ends on the output boundaries of whole original characters."""
-        first, last = self.span(start, end)
-        ends = self.ends
-        return (first == 0 or ends[first - 1] == start) and ends[last - 1] == end
 
 
 class Pinyin:
@@ -443,10 +438,6 @@ class FoldedText:
 
 def strict_view(text: str) -> View:
     return FoldedText(text).strict
-
-
-def contact_view(text: str) -> View:
-    return FoldedText(text).contact
 
 
 def normalize(text: str) -> list[View]:
