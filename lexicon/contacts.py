@@ -36,7 +36,7 @@ class Contact:
 
 #: Up to two separators between digits: spaces, dashes, dots, zero-width characters, emoji.
 #: List punctuation (、，;) is no separator: "13、15、18 …" is a list of numbers.
-_SEP = r"(?:[\s\-.·•_~*/|\u200b-\u200d\u2060\ufe0f\u2600-\u27bf]|[\U0001F000-\U0001FFFF]){0,2}"
+_SEP = r"[\s\-.·•_~*/|\u200b-\u200d\u2060\ufe0f\u2600-\u27bf\U0001F000-\U0001FFFF]{0,2}"
 _SEP_RUN = re.compile(_SEP.replace("{0,2}", "+"))
 _D = rf"{_SEP}\d"
 _MOBILE = re.compile(rf"(?<!\d)(?:(?:\+|00)?86{_SEP})?(1[3-9](?:{_D}){{9}})(?!\d)")
@@ -74,12 +74,13 @@ _CONTEXT = 12
 #: A run of digits (and separators) long enough to be a phone number; phone patterns run inside runs only.
 _NUMBER_RUN = re.compile(rf"[+\d](?:{_SEP}\d){{6,}}")
 #: Cheap pre-checks: most posts have none of these, and then the costlier pattern is skipped.
-_HINTS = {
-    "url": re.compile(r"://|www\.|\.(?:com|cn|net|org|top|xyz|cc|vip|me|io|info|app|site|club|shop|link|ink)"),
-    "email": re.compile("@"),
-    "telegram": re.compile("tg|telegram|电报|飞机"),
-    "qq": re.compile("q|扣扣|蔻蔻|抠抠|企鹅"),
-}
+#: One pass finds the cues of e-mails, Telegram, QQ and the first characters of WeChat matches; no
+#: cue can hide another, as none contains another's first character. The URL cue has its own pass
+#: (".site" could hide a "telegram").
+_URL_CUE = re.compile(r"://|www\.|\.(?:com|cn|net|org|top|xyz|cc|vip|me|io|info|app|site|club|shop|link|ink)")
+_CUES = re.compile("@|tg|telegram|电报|飞机|q|扣扣|蔻蔻|抠抠|企鹅|v|w|微|薇|威|徽|卫")
+_CUE_KIND = {"@": "email", "t": "telegram", "电": "telegram", "飞": "telegram",
+             **dict.fromkeys("q扣蔻抠企", "qq"), **dict.fromkeys("vw微薇威徽卫", "wechat")}
 
 #: Overlapping candidates: the more specific reading wins (a QQ number is not also a phone).
 _PRIORITY = {"url": 0, "email": 1, "telegram": 2, "wechat": 3, "qq": 4, "phone": 5}
@@ -141,26 +142,31 @@ def _phones(folded: str, start: int, end: int) -> list[tuple[str, str, int, int]
     return found
 
 
-def _hinted(kind: str, folded: str) -> bool:
-    return _HINTS[kind].search(folded) is not None
+def _cues(folded: str) -> tuple[set[str], list[int]]:
+    """The contact types cued in ``folded`` (besides URLs), and where a WeChat match may start."""
+    kinds: set[str] = set()
+    wechat_starts: list[int] = []
+    for cue in _CUES.finditer(folded):
+        kind = _CUE_KIND[cue.group()[0]]
+        if kind == "wechat":
+            wechat_starts.append(cue.start())
+        else:
+            kinds.add(kind)
+    return kinds, wechat_starts
 
 
-#: Every WeChat match starts with one of these (V-family letter or character).
-_WECHAT_START = re.compile("[vw微薇威徽卫]")
-
-
-def _matches_from(pattern: re.Pattern, starts: re.Pattern, folded: str) -> list[re.Match]:
-    """``pattern.finditer(folded)``, trying ``pattern`` only where ``starts`` finds its first character.
+def _matches_from(pattern: re.Pattern, starts: list[int], folded: str) -> list[re.Match]:
+    """``pattern.finditer(folded)`` when every match begins at one of ``starts`` (ascending positions).
 
     Same matches, far cheaper: the pattern opens with alternatives and a look-behind, which the
     regex engine would otherwise try at every position of the text.
     """
     found: list[re.Match] = []
     after = 0
-    for candidate in starts.finditer(folded):
-        if candidate.start() < after:
+    for start in starts:
+        if start < after:
             continue
-        m = pattern.match(folded, candidate.start())
+        m = pattern.match(folded, start)
         if m:
             found.append(m)
             after = m.end()
@@ -206,16 +212,17 @@ def find_contacts(text: str, views: FoldedText | None = None) -> list[Contact]:
     folded = view.text
     candidates: list[tuple[str, str, int, int]] = []  # type, value, view start, view end
 
-    if _hinted("url", folded):
+    cued, wechat_starts = _cues(folded)
+    if _URL_CUE.search(folded):
         for m in _URL.finditer(folded):
             candidates.append(("url", "", m.start(), m.end()))
-    if _hinted("email", folded):
+    if "email" in cued:
         for m in _EMAIL.finditer(folded):
             candidates.append(("email", m.group(0), m.start(), m.end()))
-    if _hinted("telegram", folded):
+    if "telegram" in cued:
         for m in _TELEGRAM.finditer(folded):
             candidates.append(("telegram", "@" + m.group(1), m.start(1), m.end(1)))
-    for m in _matches_from(_WECHAT, _WECHAT_START, folded):
+    for m in _matches_from(_WECHAT, wechat_starts, folded):
         wechat_id = m.group(1)
         if wechat_id.isdigit():
             if _labelled_as_other(folded, m.start(1), m.end(1)):
@@ -223,7 +230,7 @@ def find_contacts(text: str, views: FoldedText | None = None) -> list[Contact]:
             if _e164(wechat_id):
                 continue  # a mobile number after V: reported as the phone it is
         candidates.append(("wechat", wechat_id, m.start(1), m.end(1)))
-    for m in _QQ.finditer(folded) if _hinted("qq", folded) else ():
+    for m in _QQ.finditer(folded) if "qq" in cued else ():
         if not _NOT_PHONE_AFTER.match(folded[m.end(1):m.end(1) + _CONTEXT]):
             candidates.append(("qq", m.group(1), m.start(1), m.end(1)))
     for run in _NUMBER_RUN.finditer(folded):

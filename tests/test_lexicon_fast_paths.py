@@ -7,7 +7,7 @@ import random
 import pytest
 
 from lexicon import Lexicon
-from lexicon.contacts import _WECHAT, _WECHAT_START, _e164, _matches_from, _mobile_e164
+from lexicon.contacts import _EMAIL, _QQ, _TELEGRAM, _WECHAT, _cues, _e164, _matches_from, _mobile_e164
 from lexicon.match import Match
 from lexicon.normalize import CONTACT, HOMOPHONE, STRICT, FoldedText, _changed_chars, fold_char, homophone_fold
 
@@ -66,11 +66,15 @@ def test_mobile_validity_without_the_parser_agrees_with_phonenumbers():
     "加v：zxxf2026，vx：abc123456 v abcdefg",
     "wxPython vx1234567 微信号是 kefu2026 薇 hkdebt2026",
     "weixin: abc12345 wechat abcdef1 ww wwv:zzzzzz1",
+    "tg: @debt_help telegram debthelp 电报 abcdef 纸飞机 debthelp2026 qq 12345678 扣扣 2845671903 a@b.cn",
     *(t.casefold() for t in TEXTS),
 ])
-def test_wechat_tried_at_its_start_characters_finds_what_finditer_finds(text):
-    assert [m.span(1) for m in _matches_from(_WECHAT, _WECHAT_START, text)] == \
+def test_one_cue_pass_gates_and_starts_the_patterns_exactly(text):
+    cued, wechat_starts = _cues(text)
+    assert [m.span(1) for m in _matches_from(_WECHAT, wechat_starts, text)] == \
            [m.span(1) for m in _WECHAT.finditer(text)]
+    for kind, pattern in (("email", _EMAIL), ("telegram", _TELEGRAM), ("qq", _QQ)):
+        assert kind in cued or pattern.search(text) is None, kind
 
 
 def test_weixin_and_wechat_tokens_lead_to_the_id():
