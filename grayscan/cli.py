@@ -27,15 +27,25 @@ def main() -> None:
 @db_option
 @click.option("--out", "out_dir", default="grayscan-out", show_default=True, type=click.Path(file_okay=False),
               help="Directory for the demo report.")
-def demo(db_path: str, out_dir: str) -> None:
+@click.option("--serve", is_flag=True, help="Only serve the demo replica site until Ctrl-C, for your own crawls.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port of the replica with --serve (0 = any free port).")
+def demo(db_path: str, out_dir: str, serve: bool, port: int) -> None:
     """Run the whole pipeline offline on the bundled demo site.
 
     Starts a replica of Weibo's and Bilibili's search APIs on 127.0.0.1, crawls it with Scrapy,
     classifies every post, stores it, queues level1/level2 hits and writes a draft takedown
     report (HTML, CSV, JSON). Nothing leaves the machine.
+
+    With --serve it only starts the replica and waits, so you can point `grayscan crawl
+    PLATFORM --base-url http://127.0.0.1:PORT` at it.
     """
-    from .demo import DEMO_QUERIES, run_demo
+    from .demo import DEMO_QUERIES, run_demo, serve_replica
     from .progress import crawl_progress
+
+    if serve:
+        serve_replica(port)
+        return
 
     console.print(f"[bold]grayscan demo[/bold]: crawling the bundled replica site into {db_path}")
     with crawl_progress(list(DEMO_QUERIES)) as (on_item, on_response):

@@ -25,6 +25,24 @@ def demo_posts() -> list[Post]:
     return [Post.from_dict(json.loads(line)) for line in text.splitlines() if line.strip()]
 
 
+def serve_replica(port: int) -> None:
+    """Serve the demo replica on 127.0.0.1:``port`` until interrupted."""
+    from .options import console
+
+    try:
+        server = ReplicaServer(demo_posts(), port=port)
+    except OSError as exc:
+        raise SystemExit(f"error: cannot listen on 127.0.0.1:{port}: {exc.strerror}; try --port 0") from None
+    with server:
+        console.print(f"demo replica serving on [bold]{server.base_url}[/bold] (Ctrl-C to stop); try:", soft_wrap=True)
+        console.print(f"  grayscan crawl weibo -k 征信修复 --base-url {server.base_url} --db demo.db", soft_wrap=True)
+        console.print(f"  grayscan crawl bilibili -k 停息挂账 --comments --base-url {server.base_url} --db demo.db", soft_wrap=True)
+        try:
+            server.thread.join()
+        except KeyboardInterrupt:
+            console.print("stopped")
+
+
 @dataclass
 class DemoResult:
     db_path: Path

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import re
+import subprocess
+import sys
 import sqlite3
 
 import pytest
@@ -84,3 +87,17 @@ def test_bilibili_signature_is_checked_by_the_replica(replica, db_path):
     proc = run_cli("crawl", "bilibili", "-k", "征信修复", "--base-url", replica.base_url, "--db", str(db_path))
     assert proc.returncode == 0, proc.stderr
     assert counts(db_path)["posts"] > 0  # a wrong w_rid would get code -403 and no posts
+
+
+def test_demo_serve_replica_for_own_crawls(db_path):
+    server = subprocess.Popen([sys.executable, "-m", "grayscan", "demo", "--serve", "--port", "0"],
+                              stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    try:
+        first = server.stderr.readline()
+        base_url = re.search(r"http://127\.0\.0\.1:\d+", first).group(0)
+        proc = run_cli("crawl", "bilibili", "-k", "停息挂账", "--base-url", base_url, "--db", str(db_path))
+        assert proc.returncode == 0, proc.stderr
+        assert counts(db_path)["posts"] > 0
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
