@@ -34,7 +34,7 @@ SPLITS = ("train", "dev", "test")
 LABELS = ("none", "level1", "level2")
 #: Records per family before evasion variants: ads and negatives are roughly balanced overall.
 AD_QUOTA = 190
-NEGATIVE_QUOTA = 360
+NEGATIVE_QUOTA = 250
 #: Share of records that also get an obfuscated variant.
 EVASION_RATE = 0.35
 _PLACEHOLDER = re.compile(r"\{([a-z_0-9]+)\}")
