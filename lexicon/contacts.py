@@ -56,10 +56,15 @@ _TELEGRAM = re.compile(
     r"(?:telegram|tg(?<![a-z0-9]tg)|电报|纸?飞机)(?:号|id)?[^\w@]{0,4}@?([a-z][a-z0-9_]{4,31})(?![a-z0-9_])"
 )
 _TELEGRAM_URL = re.compile(r"(?:https?://)?(?:www\.)?t(?:elegram)?\.me/([a-z][a-z0-9_]{4,31})(?![a-z0-9_])", re.IGNORECASE)
+_URL_CHAR = r"[^\s<>\"'，。；！？、）】「」“”]"
+#: http(s)://…, www.…, or a bare domain. Every reading starts with an ASCII letter, digit or dash, so
+#: the pattern opens with that class (the regex engine then scans for it instead of trying every
+#: position) and each reading checks the character just read: h(ttps://), w(ww.), or a domain start.
 _URL = re.compile(
-    r"(?:https?://|www\.)[^\s<>\"'，。；！？、）】「」“”]+"
-    r"|(?<![a-z0-9@.\-])(?:[a-z0-9\-]+\.)+(?:com|cn|net|org|top|xyz|cc|vip|me|io|info|app|site|club|shop|link|ink)"
-    r"(?:/[^\s<>\"'，。；！？、）】「」“”]*)?(?![a-z0-9\-])"
+    rf"[a-z0-9\-](?:(?<=h)ttps?://{_URL_CHAR}+|(?<=w)ww\.{_URL_CHAR}+"
+    r"|(?<![a-z0-9@.\-].)[a-z0-9\-]*\.(?:[a-z0-9\-]+\.)*"
+    r"(?:com|cn|net|org|top|xyz|cc|vip|me|io|info|app|site|club|shop|link|ink)"
+    rf"(?:/{_URL_CHAR}*)?(?![a-z0-9\-]))"
 )
 _EMAIL = re.compile(r"(?<![a-z0-9.+\-])[a-z0-9._%+\-]+@(?:[a-z0-9\-]+\.)+[a-z]{2,}(?![a-z0-9\-])")
 
@@ -97,8 +102,11 @@ def _phone_grouping(digits_with_separators: str) -> bool:
     return len(groups) <= 3 or all(len(g) == 1 for g in groups)
 
 
+_NON_DIGIT = re.compile(r"\D")
+
+
 def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text)
+    return _NON_DIGIT.sub("", text)
 
 
 def _e164(number: str, region: str | None = "CN") -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from operator import attrgetter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -49,8 +50,9 @@ _LETTER = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ][A-Za-zＡ-Ｚａ-ｚ]*")
 _CONTACT_TOKENS = frozenset({"v", "vx", "wx", "qq", "q", "tg", "id", "http", "https", "www"})
 #: Original characters scanned on each side of a letter run: a key's syllables plus separators between them.
 _WINDOW = 2 * MAX_SYLLABLES
-#: Hits are credited to a view once per (key, written form); hostile input cannot grow the memo past this.
-_MAX_CREDITS = 100_000
+#: Memos (a hit's view credit per key and written form, whether a typed run is in a key) stop growing here,
+#: so hostile input cannot exhaust memory.
+_MAX_MEMO = 100_000
 _UNSEEN = object()
 
 
@@ -105,11 +107,22 @@ class _Automaton:
             self.patterns.append(pattern)
         self.keys = keys
         self._ac = ahocorasick_rs.AhoCorasick(keys, matchkind=ahocorasick_rs.MatchKind.Standard) if keys else None
+        self._all_keys = "\n".join(keys)
+        self._in_a_key: dict[str, bool] = {}
 
     def find(self, text: str) -> list[tuple[int, int, int]]:
         if self._ac is None:
             return []
         return self._ac.find_matches_as_indexes(text, overlapping=True)
+
+    def in_a_key(self, fragment: str) -> bool:
+        """Whether some key contains ``fragment`` (a run of letters; memoized, the runs people type repeat)."""
+        known = self._in_a_key.get(fragment)
+        if known is None:
+            known = fragment in self._all_keys
+            if len(self._in_a_key) < _MAX_MEMO:
+                self._in_a_key[fragment] = known
+        return known
 
 
 def _han_keys(terms: list[Term]) -> tuple[list[tuple[str, _Pattern]], dict[str, tuple[Term, str]]]:
@@ -212,15 +225,21 @@ class Matcher:
             credit = self._han.patterns[index].term, "homophone"
         else:
             credit = None  # 私心 must not read as 私信
-        if len(self._credits) < _MAX_CREDITS:
+        if len(self._credits) < _MAX_MEMO:
             self._credits[index, written] = credit
         return credit
 
     def _pinyin_hits(self, text: str, start: int, end: int) -> list[Match]:
         """Pinyin and initials hits in ``text[start:end]``, a window around letters the poster typed."""
         window = text[start:end]
+        runs = _LETTER.findall(window)
+        # An accepted hit holds every ASCII letter run it touches whole (``_word_bounded`` refuses a cut
+        # one), so an automaton none of whose keys holds any typed run cannot hit: its view is skipped.
+        typed = [run.lower() for run in runs] if all(run.isascii() for run in runs) else None
         hits: list[Match] = []
         for table, automaton in ((self._pinyin_table, self._pinyin), (self._initials_table, self._initials)):
+            if typed is not None and not any(map(automaton.in_a_key, typed)):
+                continue
             view = table.mapped_view(window)
             for index, v_start, v_end in automaton.find(view.text):
                 first, last = view.span(v_start, v_end)
@@ -300,7 +319,7 @@ def resolve(matches: list[Match]) -> list[Match]:
     legit = [m for m in ordered if m.category == "legit_context"]
     kept: list[Match] = []
     for m in ordered:
-        if m.category != "legit_context" and any(_contains(g, m) for g in legit):
+        if legit and m.category != "legit_context" and any(_contains(g, m) for g in legit):
             continue
         is_cue = m.category in _CUES
         for k in kept:
@@ -313,15 +332,15 @@ def resolve(matches: list[Match]) -> list[Match]:
     if any(bare):
         context = any(m.category in _CONTEXT_CATEGORIES and not b for m, b in zip(kept, bare))
         kept = [m for m, b in zip(kept, bare) if context or not b]
-    return sorted(kept, key=_report_order)
+    kept.sort(key=_REPORT_ORDER)
+    return kept
 
 
 def _resolve_order(m: Match) -> tuple[int, int, int]:
     return -(m.end - m.start), VIEW_RANK.get(m.view, 9), m.start
 
 
-def _report_order(m: Match) -> tuple[int, int, str]:
-    return m.start, m.end, m.term
+_REPORT_ORDER = attrgetter("start", "end", "term")
 
 
 def _bare_short_initials(m: Match) -> bool:
