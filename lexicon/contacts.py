@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import asdict, dataclass
 
 import phonenumbers
+from phonenumbers.phonenumberutil import _is_number_matching_desc  # the library's own type check
 
 from .normalize import FoldedText, digit_of, fold_char
 
@@ -120,12 +121,20 @@ def _e164(number: str, region: str | None = "CN") -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+_CN = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+
+
 def _mobile_e164(digits: str) -> str | None:
     """``_e164`` of an 11-digit mainland mobile number (1[3-9]…), validated without phonenumbers' parser.
 
-    The parser only works out the country and national number, which a bare 1[3-9] run already is;
-    skipping it makes the check about five times cheaper, with the same answer (see the tests).
+    The parser only works out the country and national number, which a bare 1[3-9] run already is.
+    A number that fits China's general and mobile descriptions is valid (phonenumbers' type check
+    answers MOBILE or an earlier type, never UNKNOWN): two pattern checks instead of a dozen. Any
+    other number gets the full check. Same answers as ``_e164`` (see the tests), several times cheaper.
     """
+    if (not _CN.same_mobile_and_fixed_line_pattern
+            and _is_number_matching_desc(digits, _CN.general_desc) and _is_number_matching_desc(digits, _CN.mobile)):
+        return "+86" + digits
     number = phonenumbers.PhoneNumber(country_code=86, national_number=int(digits))
     return "+86" + digits if phonenumbers.is_valid_number(number) else None
 
