@@ -79,13 +79,15 @@ _NOT_PHONE_AFTER = re.compile(r"^[^\w]{0,2}(?:元|块|万|亿|千|百|円|%|rmb|
 _CONTEXT = 12
 #: A run of digits (and separators) long enough to be a phone number; phone patterns run inside runs only.
 _NUMBER_RUN = re.compile(rf"[+\d](?:{_SEP}\d){{6,}}")
-#: Cheap pre-checks: most posts have none of these, and then the costlier pattern is skipped.
-#: One pass finds the cues of e-mails, Telegram, QQ and the first characters of WeChat matches; no
-#: cue can hide another, as none contains another's first character. The URL cue has its own pass
-#: (".site" could hide a "telegram").
-_URL_CUE = re.compile(r"://|www\.|\.(?:com|cn|net|org|top|xyz|cc|vip|me|io|info|app|site|club|shop|link|ink)")
-_CUES = re.compile("@|tg|telegram|电报|飞机|q|扣扣|蔻蔻|抠抠|企鹅|v|w|微|薇|威|徽|卫")
-_CUE_KIND = {"@": "email", "t": "telegram", "电": "telegram", "飞": "telegram",
+#: Cheap pre-checks: most posts have none of these, and then the costlier pattern is skipped. One pass
+#: finds the cues of URLs, e-mails, Telegram, QQ and the first characters of WeChat matches. No cue
+#: hides another: the URL cues consume only their first character (":", "w" before "ww.", "."), and
+#: no other cue contains another's first character. (The "w" of "www." starts no WeChat match.)
+_CUES = re.compile(
+    r":(?=//)|w(?=ww\.)|\.(?=(?:com|cn|net|org|top|xyz|cc|vip|me|io|info|app|site|club|shop|link|ink))"
+    "|@|tg|telegram|电报|飞机|q|扣扣|蔻蔻|抠抠|企鹅|v|w|微|薇|威|徽|卫"
+)
+_CUE_KIND = {":": "url", ".": "url", "@": "email", "t": "telegram", "电": "telegram", "飞": "telegram",
              **dict.fromkeys("q扣蔻抠企", "qq"), **dict.fromkeys("vw微薇威徽卫", "wechat")}
 
 #: Overlapping candidates: the more specific reading wins (a QQ number is not also a phone).
@@ -160,11 +162,12 @@ def _phones(folded: str, start: int, end: int) -> list[tuple[str, str, int, int]
 
 
 def _cues(folded: str) -> tuple[set[str], list[int]]:
-    """The contact types cued in ``folded`` (besides URLs), and where a WeChat match may start."""
+    """The contact types cued in ``folded``, and where a WeChat match may start."""
     kinds: set[str] = set()
     wechat_starts: list[int] = []
     for cue in _CUES.finditer(folded):
-        kind = _CUE_KIND[cue.group()[0]]
+        first = cue.group()
+        kind = "url" if first == "w" and folded.startswith("ww.", cue.end()) else _CUE_KIND[first[0]]
         if kind == "wechat":
             wechat_starts.append(cue.start())
         else:
@@ -230,7 +233,7 @@ def find_contacts(text: str, views: FoldedText | None = None) -> list[Contact]:
     candidates: list[tuple[str, str, int, int]] = []  # type, value, view start, view end
 
     cued, wechat_starts = _cues(folded)
-    if _URL_CUE.search(folded):
+    if "url" in cued:
         for m in _URL.finditer(folded):
             candidates.append(("url", "", m.start(), m.end()))
     if "email" in cued:
@@ -258,7 +261,7 @@ def find_contacts(text: str, views: FoldedText | None = None) -> list[Contact]:
     if len(candidates) > 1:
         candidates.sort(key=_candidate_order)
     for kind, value, start, end in candidates:
-        if any(s < end and start < e for s, e in taken):
+        if taken and any(s < end and start < e for s, e in taken):
             continue
         taken.append((start, end))
         o_start, o_end = view.span(start, end)

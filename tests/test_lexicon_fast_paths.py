@@ -7,7 +7,7 @@ import random
 import pytest
 
 from lexicon import Lexicon
-from lexicon.contacts import _EMAIL, _QQ, _TELEGRAM, _WECHAT, _cues, _e164, _matches_from, _mobile_e164
+from lexicon.contacts import _EMAIL, _QQ, _TELEGRAM, _URL, _WECHAT, _cues, _e164, _matches_from, _mobile_e164
 from lexicon.match import Match
 from lexicon.normalize import CONTACT, HOMOPHONE, STRICT, FoldedText, _changed_chars, fold_char, homophone_fold
 
@@ -67,13 +67,14 @@ def test_mobile_validity_without_the_parser_agrees_with_phonenumbers():
     "wxPython vx1234567 微信号是 kefu2026 薇 hkdebt2026",
     "weixin: abc12345 wechat abcdef1 ww wwv:zzzzzz1",
     "tg: @debt_help telegram debthelp 电报 abcdef 纸飞机 debthelp2026 qq 12345678 扣扣 2845671903 a@b.cn",
+    "www.example.xx wwv:abcdefg https://x.y/z t.me/debthelp zxxf.com a.sitelegram abcdef",
     *(t.casefold() for t in TEXTS),
 ])
 def test_one_cue_pass_gates_and_starts_the_patterns_exactly(text):
     cued, wechat_starts = _cues(text)
     assert [m.span(1) for m in _matches_from(_WECHAT, wechat_starts, text)] == \
            [m.span(1) for m in _WECHAT.finditer(text)]
-    for kind, pattern in (("email", _EMAIL), ("telegram", _TELEGRAM), ("qq", _QQ)):
+    for kind, pattern in (("url", _URL), ("email", _EMAIL), ("telegram", _TELEGRAM), ("qq", _QQ)):
         assert kind in cued or pattern.search(text) is None, kind
 
 
