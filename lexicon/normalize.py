@@ -389,16 +389,22 @@ class PieceView(View):
     def origin(self, position: int) -> int:
         if self._identity:
             return min(position, len(self.original))
-        if self._view_ends is None:
-            self._view_ends = list(accumulate(map(len, self._joined)))
+        view_ends = self._view_ends
+        if view_ends is None:
+            view_ends = self._view_ends = list(accumulate(map(len, self._joined)))
             self._original_ends = list(accumulate(map(len, self._pieces)))
-        piece = bisect_right(self._view_ends, position)
+        piece = bisect_right(view_ends, position)
         if piece == 0:
             return position
-        if piece == len(self._view_ends):
+        if piece == len(view_ends):
             return len(self.original)
         start = self._original_ends[piece - 1]
-        return start + (position - self._view_ends[piece - 1]) if piece % 2 == 0 else start
+        return start + (position - view_ends[piece - 1]) if piece % 2 == 0 else start
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        if self._identity:  # the common case for strict and contact views: no lookup at all
+            return start, end
+        return self.origin(start), self.origin(end - 1) + 1
 
 
 class FoldedText:
