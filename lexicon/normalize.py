@@ -366,7 +366,7 @@ class PieceView(View):
     every position to itself.
     """
 
-    __slots__ = ("_pieces", "_outputs", "_joined", "_view_ends", "_original_ends", "_identity")
+    __slots__ = ("_pieces", "_outputs", "_joined", "_view_ends", "_output_ends", "_identity")
 
     def __init__(self, name: str, pieces: list[str], outputs: list[str], original: str, never_empty: bool):
         joined = pieces.copy()
@@ -376,7 +376,7 @@ class PieceView(View):
         self._outputs = outputs
         self._joined = joined
         self._view_ends: list[int] | None = None
-        self._original_ends: list[int] | None = None
+        self._output_ends: list[int] | None = None
         self._identity = never_empty and len(self.text) == len(original)
 
     def _compute_ends(self) -> Sequence[int]:
@@ -392,14 +392,16 @@ class PieceView(View):
         view_ends = self._view_ends
         if view_ends is None:
             view_ends = self._view_ends = list(accumulate(map(len, self._joined)))
-            self._original_ends = list(accumulate(map(len, self._pieces)))
+            self._output_ends = [0, *accumulate(map(len, self._outputs))]
         piece = bisect_right(view_ends, position)
         if piece == 0:
             return position
         if piece == len(view_ends):
             return len(self.original)
-        start = self._original_ends[piece - 1]
-        return start + (position - view_ends[piece - 1]) if piece % 2 == 0 else start
+        # Before this piece: its view start, plus one original character per changed one, less their outputs.
+        view_start = view_ends[piece - 1]
+        start = view_start + piece // 2 - self._output_ends[piece // 2]
+        return start + (position - view_start) if piece % 2 == 0 else start
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         if self._identity:  # the common case for strict and contact views: no lookup at all
