@@ -97,10 +97,11 @@ class Lexicon:
             text = text.encode("utf-8", "replace").decode("utf-8")
         folded = FoldedText(text)
         contacts = find_contacts(text, folded)
-        matches = self.matcher.match(text, [(c.start, c.end) for c in contacts], folded)
-        if contacts and any(m.view in _PINYIN_VIEWS for m in matches):
+        names = [(c.start, c.end) for c in contacts]
+        matches = self.matcher.match(text, names, folded)
+        if names:
             matches = [m for m in matches if m.view not in _PINYIN_VIEWS
-                       or not any(c.start <= m.start and m.end <= c.end for c in contacts)]
+                       or not any(start <= m.start and m.end <= end for start, end in names)]
         return ScanResult(matches, contacts, truncated)
 
     def terms_in(self, *categories: str) -> list[Term]:

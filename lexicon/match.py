@@ -315,6 +315,19 @@ def resolve(matches: list[Match]) -> list[Match]:
     """
     if len(matches) < 2:  # nothing to compare
         return [m for m in matches if not _bare_short_initials(m)]
+    kept = sorted(matches, key=_REPORT_ORDER)
+    if not all(a.end <= b.start for a, b in zip(kept, kept[1:])):  # without overlaps no rule above applies
+        kept = _without_overlaps(matches)
+        kept.sort(key=_REPORT_ORDER)
+    bare = [_bare_short_initials(m) for m in kept]
+    if any(bare):
+        context = any(m.category in _CONTEXT_CATEGORIES and not b for m, b in zip(kept, bare))
+        kept = [m for m, b in zip(kept, bare) if context or not b]
+    return kept
+
+
+def _without_overlaps(matches: list[Match]) -> list[Match]:
+    """``matches`` less those the legitimate-context, containment and same-term rules of ``resolve`` drop."""
     ordered = sorted(matches, key=_resolve_order)
     legit = [m for m in ordered if m.category == "legit_context"]
     kept: list[Match] = []
@@ -328,11 +341,6 @@ def resolve(matches: list[Match]) -> list[Match]:
                 break
         else:
             kept.append(m)
-    bare = [_bare_short_initials(m) for m in kept]
-    if any(bare):
-        context = any(m.category in _CONTEXT_CATEGORIES and not b for m, b in zip(kept, bare))
-        kept = [m for m, b in zip(kept, bare) if context or not b]
-    kept.sort(key=_REPORT_ORDER)
     return kept
 
 
