@@ -35,7 +35,10 @@ def _classifier(lexicon_files: tuple[str, ...], model: str | None) -> Classifier
 
 class Ingestor:
     """Buffers posts and, per batch: classifies them, upserts posts and accounts, saves detections
-    and contacts, and enqueues level1/level2 hits. ``counts`` tallies what happened."""
+    and contacts, and enqueues level1/level2 hits, in one transaction. ``counts`` tallies what happened.
+
+    A post stored before with the same text and classified by the same classifier keeps its
+    detection: it is neither classified nor enqueued again (its stored tier still counts)."""
 
     def __init__(self, db: sqlite_utils.Database, classifier: Classifier, *, run_id: int | None = None,
                  batch_size: int = 100):
@@ -57,41 +60,49 @@ class Ingestor:
             self.add(post)
 
     def flush(self) -> None:
-        if not self.buffer:
-            return
+        batch, self.buffer = self.buffer, []
+        self.process(batch)
+
+    def process(self, batch: list[dict[str, Any]]) -> Counter[str]:
+        """Classify, store and enqueue one batch now; returns this batch's counts (also added to ``counts``)."""
+        counts: Counter[str] = Counter()
+        if not batch:
+            return counts
         # Within a batch the same post can arrive twice (two keywords); keep the last copy.
-        posts = list({(p["platform"], str(p["post_id"])): p for p in self.buffer}.values())
-        self.buffer = []
+        posts = list({(p["platform"], str(p["post_id"])): p for p in batch}.values())
         for post in posts:
             post.setdefault("run_id", self.run_id)
         keys = [(p["platform"], str(p["post_id"])) for p in posts]
-        known = self._known(keys)
+        stored = store.stored_posts(self.db, keys, ("text", "tier", "classifier"))
+        fresh = [p for p, k in zip(posts, keys, strict=True) if not self._unchanged(p, stored.get(k))]
         detections = [
             {"platform": p["platform"], "post_id": p["post_id"], "classifier": self.classifier.name, **d.to_dict()}
-            for p, d in zip(posts, self.classifier.classify(p.get("text") or "" for p in posts), strict=True)
+            for p, d in zip(fresh, self.classifier.classify(p.get("text") or "" for p in fresh), strict=True)
         ]
+        tiers = {key: row["tier"] for key, row in stored.items()}
+        tiers |= {(d["platform"], str(d["post_id"])): d["tier"] for d in detections}
         accounts = [
             {"platform": p["platform"], "account_id": p.get("author_id"), "nickname": p.get("author_name"),
              "homepage_url": p.get("author_url")}
             for p in posts
         ]
-        store.upsert_posts(self.db, posts)
-        store.upsert_accounts(self.db, accounts)
-        store.save_detections(self.db, detections)
-        self.counts["enqueued"] += enqueue(self.db, detections)
-        self.counts["stored"] += len(posts)
-        self.counts["new"] += sum(1 for k in keys if k not in known)
-        for post, det in zip(posts, detections, strict=True):
-            self.counts[f"tier/{det['tier']}"] += 1
-            if det["tier"] in ("level1", "level2"):
-                self.hits.append((post["platform"], str(post["post_id"]), post.get("url") or ""))
+        with self.db.atomic():
+            store.upsert_posts(self.db, posts)
+            store.upsert_accounts(self.db, accounts)
+            store.save_detections(self.db, detections)
+            counts["enqueued"] += enqueue(self.db, detections)
+        counts["stored"] += len(posts)
+        counts["new"] += sum(1 for k in keys if k not in stored)
+        counts["unchanged"] += len(posts) - len(fresh)
+        for post, key in zip(posts, keys, strict=True):
+            counts[f"tier/{tiers[key]}"] += 1
+            if tiers[key] in ("level1", "level2"):
+                self.hits.append((post["platform"], key[1], post.get("url") or ""))
+        self.counts.update(counts)
+        return counts
 
-    def _known(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-        found: set[tuple[str, str]] = set()
-        for platform in {k[0] for k in keys}:
-            ids = [k[1] for k in keys if k[0] == platform]
-            marks = ",".join("?" * len(ids))
-            rows = self.db.execute(f"SELECT post_id FROM posts WHERE platform = ? AND post_id IN ({marks})",
-                                   [platform, *ids]).fetchall()
-            found |= {(platform, r[0]) for r in rows}
-        return found
+    def _unchanged(self, post: Mapping[str, Any], stored: Mapping[str, Any] | None) -> bool:
+        """Whether ``post`` is stored with the same text and a detection by this classifier."""
+        text = post.get("text")
+        return (stored is not None and stored["tier"] is not None and stored["classifier"] == self.classifier.name
+                and (text is None or len(text) <= store.MAX_TEXT_CHARS) and stored["text"] == text)

@@ -13,6 +13,12 @@ from lexicon.normalize import strict_view
 from lexicon.segment import segment, tokenizer
 
 
+def load_segmenter() -> None:
+    """Load jieba's dictionary and the lexicon's words now (about a second, once per process) rather
+    than inside the first batch of posts written."""
+    tokenizer()
+
+
 def _words(text: str) -> list[str]:
     return [w for w in tokenizer().cut_for_search(strict_view(text).text) if any(c.isalnum() for c in w)]
 

@@ -21,7 +21,7 @@ from typing import Any
 import sqlite_utils
 
 from . import similarity
-from .store import now_iso
+from .store import now_iso, rows_for_keys
 
 ACTIONABLE_TIERS = ("level1", "level2")
 
@@ -84,71 +84,82 @@ class Filters:
         return where, params
 
 
+_QUEUED_SQL = "SELECT q.platform, q.post_id, q.id FROM k CROSS JOIN queue q ON q.platform = k.platform AND q.post_id = k.post_id"
+
+
 def enqueue(db: sqlite_utils.Database, detections: Iterable[Mapping[str, Any]], actor: str = "grayscan") -> int:
     """Add level1/level2 detections to the queue as ``detected``; returns how many were new.
 
     A post already queued keeps its place and history; only its tier is refreshed while it is
     still awaiting review. A new hit that repeats a removed item (MinHash near-duplicate) is
     linked to it through ``reappeared_from`` and the removed item becomes ``reappeared``.
+    Signatures are only computed when there is a removed item to compare against (and kept in
+    ``signatures``); clustering computes any it finds missing.
     """
+    hits = {(det["platform"], str(det["post_id"])): det["tier"] for det in detections
+            if det["tier"] in ACTIONABLE_TIERS}
+    if not hits:
+        return 0
     at = now_iso()
-    new = 0
+    conn = db.conn
     with db.atomic():
-        removed = _removed_signatures(db)
-        for det in detections:
-            if det["tier"] not in ACTIONABLE_TIERS:
-                continue
-            key = [det["platform"], str(det["post_id"])]
-            row = db.execute("SELECT id, status FROM queue WHERE platform = ? AND post_id = ?", key).fetchone()
-            if row:
-                if row[1] == "detected":
-                    db.execute("UPDATE queue SET tier = ?, updated_at = ? WHERE id = ?", [det["tier"], at, row[0]])
-                continue
-            sig = _store_signature(db, key, det.get("text"))
-            repeated = _best_match(sig, removed)
-            table = db["queue"]
-            table.insert(
-                {
-                    "platform": key[0],
-                    "post_id": key[1],
-                    "tier": det["tier"],
-                    "status": "detected",
-                    "created_at": at,
-                    "updated_at": at,
-                    "reappeared_from": repeated[0] if repeated else None,
-                }
-            )
-            new_id = table.last_pk
-            note = None
+        queued = {(platform, post_id): item_id for platform, post_id, item_id in rows_for_keys(db, _QUEUED_SQL, hits)}
+        conn.executemany("UPDATE queue SET tier = ?, updated_at = ? WHERE id = ? AND status = 'detected'",
+                         [(hits[key], at, item_id) for key, item_id in queued.items()])
+        new_keys = [key for key in hits if key not in queued]
+        removed = _removed_signatures(db) if new_keys else []
+        sigs = _store_signatures(db, new_keys) if removed else {}
+        repeats = {}
+        for key in new_keys:  # each removed item is repeated by at most one new hit
+            repeated = _best_match(sigs.get(key), removed)
             if repeated:
-                old_id, score = repeated
-                note = f"repeats removed item #{old_id} (similarity {score:.2f})"
-                transition(db, old_id, "reappeared", actor=actor,
-                           note=f"reappeared as #{new_id} ({key[0]} {key[1]}, similarity {score:.2f})")
-                removed = [(i, s) for i, s in removed if i != old_id]
-            _record(db, new_id, None, "detected", actor, at, note)
-            new += 1
-    return new
+                repeats[key] = repeated
+                removed = [(i, s) for i, s in removed if i != repeated[0]]
+        conn.executemany(
+            "INSERT INTO queue (platform, post_id, tier, status, created_at, updated_at, reappeared_from) "
+            "VALUES (?, ?, ?, 'detected', ?, ?, ?)",
+            [(*key, hits[key], at, at, repeats[key][0] if key in repeats else None) for key in new_keys],
+        )
+        ids = {(platform, post_id): item_id for platform, post_id, item_id in rows_for_keys(db, _QUEUED_SQL, new_keys)}
+        for key, (old_id, score) in repeats.items():
+            transition(db, old_id, "reappeared", actor=actor,
+                       note=f"reappeared as #{ids[key]} ({key[0]} {key[1]}, similarity {score:.2f})")
+        notes = {key: f"repeats removed item #{old_id} (similarity {score:.2f})"
+                 for key, (old_id, score) in repeats.items()}
+        conn.executemany(
+            "INSERT INTO queue_events (queue_id, from_status, to_status, actor, at, note) VALUES (?, NULL, 'detected', ?, ?, ?)",
+            [(ids[key], actor, at, notes.get(key)) for key in new_keys],
+        )
+    return len(new_keys)
 
 
-def _store_signature(db: sqlite_utils.Database, key: list[str], text: str | None):
-    if text is None:
-        row = db.execute("SELECT coalesce(title, '') || ' ' || coalesce(text, '') FROM posts "
-                         "WHERE platform = ? AND post_id = ?", key).fetchone()
-        text = row[0] if row else ""
-    sig = similarity.signature(text)
-    if sig is not None:
-        db["signatures"].upsert({"platform": key[0], "post_id": key[1], "minhash": similarity.to_blob(sig)},
-                                pk=("platform", "post_id"))
-    return sig
+def _store_signatures(db: sqlite_utils.Database, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """MinHash signatures of the stored posts ``keys`` (title and text), saved in ``signatures``."""
+    sigs = {}
+    sql = ("SELECT p.platform, p.post_id, coalesce(p.title, '') || ' ' || coalesce(p.text, '') FROM k "
+           "CROSS JOIN posts p ON p.platform = k.platform AND p.post_id = k.post_id")
+    for platform, post_id, text in rows_for_keys(db, sql, keys):
+        sig = similarity.signature(text)
+        if sig is not None:
+            sigs[(platform, post_id)] = sig
+    db.conn.executemany("INSERT OR REPLACE INTO signatures (platform, post_id, minhash) VALUES (?, ?, ?)",
+                        [(*key, similarity.to_blob(sig)) for key, sig in sigs.items()])
+    return sigs
 
 
 def _removed_signatures(db: sqlite_utils.Database) -> list[tuple[int, Any]]:
+    """(queue id, signature) of every removed item; missing signatures are computed and kept."""
     rows = db.execute(
-        "SELECT q.id, s.minhash FROM queue q JOIN signatures s ON s.platform = q.platform AND s.post_id = q.post_id "
-        "WHERE q.status = 'removed'"
+        "SELECT q.id, q.platform, q.post_id, s.minhash FROM queue q LEFT JOIN signatures s "
+        "ON s.platform = q.platform AND s.post_id = q.post_id WHERE q.status = 'removed' ORDER BY q.id"
     ).fetchall()
-    return [(item_id, similarity.from_blob(blob)) for item_id, blob in rows]
+    missing = _store_signatures(db, [(platform, post_id) for _, platform, post_id, blob in rows if blob is None])
+    found = []
+    for item_id, platform, post_id, blob in rows:
+        sig = similarity.from_blob(blob) if blob is not None else missing.get((platform, post_id))
+        if sig is not None:
+            found.append((item_id, sig))
+    return found
 
 
 def _best_match(sig, candidates: list[tuple[int, Any]]) -> tuple[int, float] | None:
@@ -215,9 +226,8 @@ def set_ticket(db: sqlite_utils.Database, item_id: int, ticket_id: str, *, actor
 
 
 def _record(db, item_id, from_status, to_status, actor, at, note) -> None:
-    db["queue_events"].insert(
-        {"queue_id": item_id, "from_status": from_status, "to_status": to_status, "actor": actor, "at": at, "note": note}
-    )
+    db.execute("INSERT INTO queue_events (queue_id, from_status, to_status, actor, at, note) VALUES (?, ?, ?, ?, ?, ?)",
+               [item_id, from_status, to_status, actor, at, note])
 
 
 _ITEMS_SQL = """

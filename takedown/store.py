@@ -228,9 +228,23 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db["detections"].create_index(["platform", "tier"])
 
 
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Re-index a post in ``posts_fts`` only when its ``search_text`` changes, so re-crawling an
+    unchanged post (new ``crawled_at``, same text) does not rewrite its full-text entry."""
+    db.execute("DROP TRIGGER posts_au")
+    db.execute(
+        """
+        CREATE TRIGGER posts_au AFTER UPDATE ON posts WHEN old.search_text IS NOT new.search_text BEGIN
+          INSERT INTO posts_fts (posts_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);
+          INSERT INTO posts_fts (rowid, search_text) VALUES (new.rowid, new.search_text);
+        END
+        """
+    )
+
+
 #: Ordered forward migrations; index i brings the schema from version i to i + 1.
 #: Never edit a released migration: append a new one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -306,12 +320,66 @@ POST_FIELDS = (
 )
 
 
+def _upsert_sql(table: str, columns: tuple[str, ...], pk: tuple[str, ...], keep: tuple[str, ...] = ()) -> str:
+    """An INSERT of ``columns`` that, on a ``pk`` conflict, takes the new value of every other column,
+    except the ``keep`` columns, which keep a stored non-null value (``first_seen``)."""
+    quoted = {c: f'"{c}"' for c in columns}
+    updates = [f"{quoted[c]} = coalesce({quoted[c]}, excluded.{quoted[c]})" if c in keep
+               else f"{quoted[c]} = excluded.{quoted[c]}" for c in columns if c not in pk]
+    return (f"INSERT INTO {table} ({', '.join(quoted.values())}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(pk)}) DO UPDATE SET {', '.join(updates)}")
+
+
+_POST_COLUMNS = (*POST_FIELDS, "search_text", "first_seen")
+_UPSERT_POSTS_SQL = _upsert_sql("posts", _POST_COLUMNS, ("platform", "post_id"), keep=("first_seen",))
+_ACCOUNT_COLUMNS = ("platform", "account_id", "nickname", "homepage_url", "last_seen", "first_seen")
+_UPSERT_ACCOUNTS_SQL = _upsert_sql("accounts", _ACCOUNT_COLUMNS, ("platform", "account_id"), keep=("first_seen",))
+_DETECTION_COLUMNS = ("platform", "post_id", "tier", "score", "reasons", "matches", "classifier", "classified_at")
+_UPSERT_DETECTIONS_SQL = _upsert_sql("detections", _DETECTION_COLUMNS, ("platform", "post_id"))
+_CONTACT_COLUMNS = ("platform", "post_id", "type", "value", "raw", "start", "end")
+_UPSERT_CONTACTS_SQL = _upsert_sql("contacts", _CONTACT_COLUMNS, ("platform", "post_id", "type", "value"))
+
+
+#: Keys per lookup, well under SQLite's bound on statement variables.
+_LOOKUP_CHUNK = 400
+
+
+def rows_for_keys(db: sqlite_utils.Database, sql: str, keys: Iterable[tuple[str, str]]) -> list[tuple]:
+    """Rows of ``sql`` for many (platform, post_id) ``keys``, looked up in chunks through the primary
+    or unique index: ``sql`` reads them from a table ``k(platform, post_id)``, as in
+    ``FROM k CROSS JOIN posts p ON p.platform = k.platform AND p.post_id = k.post_id``."""
+    keys = list(dict.fromkeys((platform, str(post_id)) for platform, post_id in keys))
+    rows: list[tuple] = []
+    for start in range(0, len(keys), _LOOKUP_CHUNK):
+        chunk = keys[start : start + _LOOKUP_CHUNK]
+        values = ", ".join("(?, ?)" for _ in chunk)
+        rows += db.execute(f"WITH k(platform, post_id) AS (VALUES {values}) {sql}",
+                           [v for key in chunk for v in key]).fetchall()
+    return rows
+
+
+def stored_posts(
+    db: sqlite_utils.Database, keys: Iterable[tuple[str, str]], columns: tuple[str, ...] = ("title", "text")
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """``columns`` of the stored posts among ``keys`` ((platform, post_id) pairs), keyed like them.
+
+    ``columns`` may also name ``tier`` and ``classifier``, taken from the post's latest detection
+    (None when it has none)."""
+    select = ", ".join(f"d.{c}" if c in ("tier", "classifier") else f"p.{c}" for c in columns)
+    sql = (f"SELECT p.platform, p.post_id, {select} FROM k CROSS JOIN posts p "
+           "ON p.platform = k.platform AND p.post_id = k.post_id "
+           "LEFT JOIN detections d ON d.platform = p.platform AND d.post_id = p.post_id")
+    return {(platform, post_id): dict(zip(columns, values, strict=True))
+            for platform, post_id, *values in rows_for_keys(db, sql, keys)}
+
+
 def upsert_posts(db: sqlite_utils.Database, posts: Iterable[Mapping[str, Any]]) -> int:
     """Insert or update posts keyed by (platform, post_id); returns how many rows were written.
 
     ``first_seen`` is kept from the first write; everything else takes the newest values. The
-    segmented ``search_text`` is computed here and indexed by triggers, so every write path
-    (crawler pipeline, import, demo) keeps the full-text index current.
+    segmented ``search_text`` is computed here (and indexed by triggers, so every write path
+    keeps the full-text index current); a post stored before with the same title and text keeps
+    its segmentation, and its index entry is left alone.
     """
     rows = []
     for post in posts:
@@ -324,13 +392,17 @@ def upsert_posts(db: sqlite_utils.Database, posts: Iterable[Mapping[str, Any]]) 
         row["title"] = _bound(row["title"], 1000)
         row["raw"] = _raw_json(row["raw"])
         row["crawled_at"] = row["crawled_at"] or now_iso()
-        row["search_text"] = index_text(row["title"], row["text"])
+        row["first_seen"] = row["crawled_at"]
         rows.append(row)
     if not rows:
         return 0
+    stored = stored_posts(db, [(r["platform"], r["post_id"]) for r in rows], ("title", "text", "search_text"))
+    for row in rows:
+        old = stored.get((row["platform"], row["post_id"]))
+        unchanged = old and old["search_text"] is not None and (old["title"], old["text"]) == (row["title"], row["text"])
+        row["search_text"] = old["search_text"] if unchanged else index_text(row["title"], row["text"])
     with db.atomic():
-        db["posts"].upsert_all(rows, pk=("platform", "post_id"))
-        db.execute("UPDATE posts SET first_seen = crawled_at WHERE first_seen IS NULL")
+        db.conn.executemany(_UPSERT_POSTS_SQL, [[r[c] for c in _POST_COLUMNS] for r in rows])
     return len(rows)
 
 
@@ -352,8 +424,7 @@ def upsert_accounts(db: sqlite_utils.Database, accounts: Iterable[Mapping[str, A
     if not rows:
         return 0
     with db.atomic():
-        db["accounts"].upsert_all(rows.values(), pk=("platform", "account_id"))
-        db.execute("UPDATE accounts SET first_seen = last_seen WHERE first_seen IS NULL")
+        db.conn.executemany(_UPSERT_ACCOUNTS_SQL, [[*row.values(), row["last_seen"]] for row in rows.values()])
     return len(rows)
 
 
@@ -391,11 +462,9 @@ def save_detections(db: sqlite_utils.Database, detections: Iterable[Mapping[str,
     if not det_rows:
         return 0
     with db.atomic():
-        db["detections"].upsert_all(det_rows, pk=("platform", "post_id"))
-        for platform, post_id in keys:
-            db.execute("DELETE FROM contacts WHERE platform = ? AND post_id = ?", [platform, post_id])
-        if contact_rows:
-            db["contacts"].upsert_all(contact_rows, pk=("platform", "post_id", "type", "value"))
+        db.conn.executemany(_UPSERT_DETECTIONS_SQL, [[row[c] for c in _DETECTION_COLUMNS] for row in det_rows])
+        db.conn.executemany("DELETE FROM contacts WHERE platform = ? AND post_id = ?", keys)
+        db.conn.executemany(_UPSERT_CONTACTS_SQL, [[row[c] for c in _CONTACT_COLUMNS] for row in contact_rows])
     return len(det_rows)
 
 

@@ -100,3 +100,48 @@ def test_version_1_database_is_migrated_and_its_posts_become_searchable(db_path)
     assert store.schema_version(db) == store.SCHEMA_VERSION
     assert [r["post_id"] for r in search_posts(db, "贷款")] == ["1"]
     assert {"rechecks", "signatures", "report_batches", "shared_accounts", "account_clusters"} <= set(db.table_names())
+
+
+def fts_rows(db, query: str) -> list[str]:
+    return [r[0] for r in db.execute("SELECT p.post_id FROM posts_fts f JOIN posts p ON p.rowid = f.rowid "
+                                     "WHERE posts_fts MATCH ? ORDER BY p.post_id", [query])]
+
+
+def test_recrawled_unchanged_post_keeps_its_index_entry_and_an_edit_is_reindexed(db_path):
+    db = store.open_db(db_path)
+    store.upsert_posts(db, [post("1", text="无视征信贷款秒批", crawled_at="2026-01-01T00:00:00+00:00"), post("2")])
+    entries = db.execute("SELECT count(*) FROM posts_fts_docsize").fetchone()[0]
+    # Re-crawled with the same text (new crawl time, a duplicate within the batch): the FTS entry stays as is.
+    changes = db.conn.total_changes  # counts the rows triggers write too
+    store.upsert_posts(db, [post("1", text="无视征信贷款秒批", crawled_at="2026-02-01T00:00:00+00:00"),
+                            post("1", text="无视征信贷款秒批", crawled_at="2026-02-02T00:00:00+00:00")])
+    assert db.conn.total_changes - changes == 2  # the two row updates, no full-text rewrite
+    assert db.execute("SELECT count(*) FROM posts_fts_docsize").fetchone()[0] == entries == 2
+    assert fts_rows(db, "贷款") == ["1"]
+    row = db["posts"].get(("weibo", "1"))
+    assert (row["first_seen"], row["crawled_at"]) == ("2026-01-01T00:00:00+00:00", "2026-02-02T00:00:00+00:00")
+    # Edited: the old words leave the index, the new ones enter it.
+    store.upsert_posts(db, [post("1", text="今天去公园散步")])
+    assert fts_rows(db, "贷款") == [] and fts_rows(db, "散步") == ["1"]
+    assert db["posts"].get(("weibo", "1"))["search_text"] == "今天 去 公园 散步"
+    assert db.execute("SELECT count(*) FROM posts_fts_docsize").fetchone()[0] == 2
+
+
+def test_accounts_keep_first_seen_and_take_newest_values(db_path):
+    db = store.open_db(db_path)
+    store.upsert_accounts(db, [{"platform": "weibo", "account_id": 7, "nickname": "a", "last_seen": "2026-01-01"}])
+    store.upsert_accounts(db, [{"platform": "weibo", "account_id": "7", "nickname": "b", "last_seen": "2026-03-01"},
+                               {"platform": "weibo", "account_id": None, "nickname": "nobody"}])
+    assert [(r["account_id"], r["nickname"], r["first_seen"], r["last_seen"]) for r in db["accounts"].rows] == [
+        ("7", "b", "2026-01-01", "2026-03-01")]
+
+
+def test_detections_replace_their_contacts(db_path):
+    db = store.open_db(db_path)
+    det = {"platform": "weibo", "post_id": "1", "tier": "level1", "score": 0.9, "classifier": "c",
+           "contacts": [{"type": "phone", "value": "+8613800138000", "start": 1, "end": 12},
+                        {"type": "wechat", "value": "zx_fix", "start": 20, "end": 26}]}
+    store.save_detections(db, [det])
+    store.save_detections(db, [{**det, "tier": "level2", "contacts": det["contacts"][1:]}])
+    assert db.execute("SELECT tier FROM detections").fetchall() == [("level2",)]
+    assert db.execute('SELECT type, value, start, "end" FROM contacts').fetchall() == [("wechat", "zx_fix", 20, 26)]

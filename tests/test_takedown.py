@@ -105,6 +105,33 @@ def test_near_duplicate_of_a_removed_item_is_flagged_reappeared(db):
     assert f"#{by_post['2']['id']}" in note
 
 
+def test_signatures_are_computed_only_once_a_removed_item_exists(db):
+    add_hits(db, [{"post_id": "1", "text": TEMPLATE.format(phone="13800138000"), "author_id": "a1"}])
+    assert db["signatures"].count == 0  # nothing removed yet: nothing to compare a new hit against
+    (old,) = items(db)
+    for status in ("accepted", "submitted", "removed"):
+        transition(db, old["id"], status, actor="t")
+    add_hits(db, [{"post_id": "2", "text": "今天带孩子去公园看银杏，金黄一片真好看", "author_id": "a2"}])
+    assert {r["post_id"] for r in db["signatures"].rows} == {"1", "2"}
+    assert queue.item(db, old["id"])["status"] == "removed"
+    # The stored signature of the removed item is reused for the next batch's comparison.
+    add_hits(db, [{"post_id": "3", "text": TEMPLATE.format(phone="13911112222"), "author_id": "a3"}])
+    assert queue.item(db, old["id"])["status"] == "reappeared"
+    assert {r["post_id"]: r["reappeared_from"] for r in items(db)} == {"1": None, "2": None, "3": old["id"]}
+
+
+def test_requeued_hit_keeps_its_place_and_refreshes_tier_only_while_detected(db):
+    add_hits(db, [{"post_id": "1", "text": "征信修复", "tier": "level2"}, {"post_id": "2", "text": "停息挂账"}])
+    first = {r["post_id"]: r for r in items(db)}
+    transition(db, first["2"]["id"], "accepted", actor="t")
+    add_hits(db, [{"post_id": "1", "text": "征信修复", "tier": "level1"}, {"post_id": "2", "text": "停息挂账",
+                                                                          "tier": "level2"}])
+    again = {r["post_id"]: r for r in items(db)}
+    assert {k: (r["id"], r["tier"]) for k, r in again.items()} == {"1": (first["1"]["id"], "level1"),
+                                                                 "2": (first["2"]["id"], "level1")}
+    assert [e["to_status"] for e in queue.history(db, first["1"]["id"])] == ["detected"]
+
+
 def test_bulk_accept_by_filter_through_the_cli(db, db_path):
     add_hits(db, [{"post_id": str(i), "text": f"第{i}条 征信修复", "author_id": "a1" if i < 3 else "a2",
                    "author_name": "修复哥" if i < 3 else "上岸姐", "tier": "level1" if i % 2 else "level2"}
