@@ -134,6 +134,8 @@ def _mobile_e164(digits: str) -> str | None:
     answers MOBILE or an earlier type, never UNKNOWN): two pattern checks instead of a dozen. Any
     other number gets the full check. Same answers as ``_e164`` (see the tests), several times cheaper.
     """
+    if not digits.isascii():  # digits of other scripts (١٣٨…): the parser normalizes them
+        return _e164(digits)
     if (not _CN.same_mobile_and_fixed_line_pattern
             and _is_number_matching_desc(digits, _CN.general_desc) and _is_number_matching_desc(digits, _CN.mobile)):
         return "+86" + digits

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from operator import attrgetter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from operator import attrgetter
 
 import ahocorasick_rs
 

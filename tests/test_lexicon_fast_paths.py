@@ -60,6 +60,7 @@ def test_mobile_validity_without_the_parser_agrees_with_phonenumbers():
     numbers = [f"{prefix}{rng.randrange(10 ** 8):08d}" for prefix in range(130, 200) for _ in range(15)]
     assert [_mobile_e164(n) for n in numbers] == [_e164(n) for n in numbers]
     assert _mobile_e164("13800138000") == "+8613800138000"
+    assert _mobile_e164("13800138٠٠٠") == _e164("13800138٠٠٠") == "+8613800138000"  # Arabic-Indic digits
 
 
 @pytest.mark.parametrize("text", [
