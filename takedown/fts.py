@@ -9,6 +9,10 @@ normalization first, so a traditional-character post (貸款) is found by a simp
 
 from __future__ import annotations
 
+import functools
+
+import jieba
+
 from lexicon.normalize import strict_view
 from lexicon.segment import segment, tokenizer
 
@@ -20,7 +24,18 @@ def load_segmenter() -> None:
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in tokenizer().cut_for_search(strict_view(text).text) if any(c.isalnum() for c in w)]
+    return [word for block in _BLOCKS.split(strict_view(text).text) if block for word in _block_words(block)]
+
+
+#: jieba's own split of a text into runs it segments independently (CJK, letters and digits) and the
+#: rest, so segmenting block by block gives exactly the words of the whole text.
+_BLOCKS = jieba.re_han_default
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _block_words(block: str) -> tuple[str, ...]:
+    """The search words of one block, memoized: ads are templates, so their blocks recur across posts."""
+    return tuple(w for w in tokenizer().cut_for_search(block) if any(c.isalnum() for c in w))
 
 
 def index_text(*parts: str | None) -> str:

@@ -145,3 +145,15 @@ def test_detections_replace_their_contacts(db_path):
     store.save_detections(db, [{**det, "tier": "level2", "contacts": det["contacts"][1:]}])
     assert db.execute("SELECT tier FROM detections").fetchall() == [("level2",)]
     assert db.execute('SELECT type, value, start, "end" FROM contacts').fetchall() == [("wechat", "zx_fix", 20, 26)]
+
+
+def test_memoized_block_segmentation_gives_the_words_of_whole_text_segmentation():
+    from lexicon.normalize import strict_view
+    from lexicon.segment import tokenizer
+    from takedown.fts import index_text
+
+    texts = ["停息挂账 协商还款 法务团队一对一，电话 13800000012", "專業貸款諮詢，加V: zx_fix2024 包上岸!!",
+             "café résumé 東京タワー 서울 3天到账 x+y#z&a.b%c-d\n\t征信修复", "", "，！"]
+    for text in texts * 2:  # the second pass comes from the memo
+        whole = [w for w in tokenizer().cut_for_search(strict_view(text).text) if any(c.isalnum() for c in w)]
+        assert index_text(text) == " ".join(whole)
