@@ -15,11 +15,14 @@ class Scores:
     name: str
     confusion: dict[str, dict[str, int]] = field(default_factory=lambda: {g: dict.fromkeys(LABELS, 0) for g in LABELS})
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # (gold, predicted, text)
+    subsets: dict[str, Scores] = field(default_factory=dict)
 
-    def add(self, gold: str, predicted: str, text: str) -> None:
+    def add(self, gold: str, predicted: str, text: str, subsets: Sequence[str] = ()) -> None:
         self.confusion[gold][predicted] += 1
         if gold != predicted:
             self.errors.append((gold, predicted, text))
+        for name in subsets:
+            self.subsets.setdefault(name, Scores(name)).add(gold, predicted, text)
 
     @property
     def total(self) -> int:
@@ -65,7 +68,24 @@ class Scores:
             "tier_accuracy": round(self.tier_accuracy, 4),
             "none_kept": round(self.none_kept, 4),
             "confusion": self.confusion,
+            **({"subsets": {k: v.to_dict() for k, v in self.subsets.items()}} if self.subsets else {}),
         }
+
+
+#: Record styles of warnings, notices and news (the corpus's ``style`` provenance field).
+WARNING_STYLES = frozenset({"notice", "news"})
+
+
+def subsets_of(record: dict) -> list[str]:
+    """The report subsets a labelled record belongs to, read from its provenance fields when present."""
+    names = []
+    if record.get("evasions"):
+        names.append("obfuscated")
+    if record.get("label") == "none" and record.get("style") in WARNING_STYLES:
+        names.append("warnings & news")
+    if record.get("source") == "hand-written":
+        names.append("hand-written")
+    return names
 
 
 def evaluate(
@@ -81,7 +101,7 @@ def evaluate(
         texts = [r["text"] for r in chunk]
         for clf, score in zip(classifiers, scores):
             for record, detection in zip(chunk, clf.classify(texts)):
-                score.add(record["label"], detection.tier, record["text"])
+                score.add(record["label"], detection.tier, record["text"], subsets_of(record))
         if on_batch:
             on_batch(len(chunk))
     return scores

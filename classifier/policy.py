@@ -23,13 +23,14 @@ from lexicon import ScanResult
 #: At or above this the post is actionable.
 THRESHOLD = 0.5
 
+#: The guideline's impersonation criterion, cited per lexicon impersonation family.
 _IMPERSONATION_REASON = {
     "legal_worker": "level1: impersonates legal workers",
-    "regulator": "level1: fake regulator policy",
-    "government": "level1: impersonates government bodies",
+    "regulator": "level1: impersonates regulators",
+    "government": "level1: impersonates party/government organs",
     "police": "level1: impersonates police",
     "judiciary": "level1: impersonates the judiciary",
-    "insider": "level1: claims insider channels",
+    "insider": "level1: impersonates insiders (claims insider channels)",
     "financial_institution": "level1: impersonates financial institutions",
 }
 #: Log-odds nudges applied to the model's P(actionable); see the module docstring.
@@ -41,6 +42,8 @@ NUDGES = {
     "warning_with_contact": -0.5,
     "non_finance": -1.5,
     "bank_official": -0.7,
+    # Nothing the lexicon knows (no term, hook, call to action or contact): the model must be surer.
+    "no_evidence": -1.0,
 }
 
 
@@ -159,6 +162,8 @@ def combined_score(ev: Evidence, p_actionable: float) -> float:
         z += NUDGES["non_finance"]
     if ev.bank_official and not contact:
         z += NUDGES["bank_official"]
+    if not (ev.guideline_terms or ev.signals or ev.hooks or contact):
+        z += NUDGES["no_evidence"]
     return 1 / (1 + math.exp(-z))
 
 

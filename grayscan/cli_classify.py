@@ -115,7 +115,7 @@ def _labelled_records(path: str, fmt: str) -> tuple[list[dict], list[str]]:
                 if label not in LABELS:
                     problems.append(f"line {record.line}: label {record.data.get('label')!r} is not one of {', '.join(LABELS)}")
                     continue
-                records.append({"text": record.data["text"], "label": label})
+                records.append({**record.data, "text": record.data["text"], "label": label})
         except ValueError as exc:
             fail(str(exc))
     return records, problems
@@ -164,6 +164,18 @@ def evaluate_command(data_path: str, fmt: str, lexicon_files: tuple[str, ...], m
                           ("actionable F1", "f1"), ("tier accuracy", "tier_accuracy"), ("none kept none", "none_kept")):
         summary.add_row(label, *(f"{getattr(s, getter):.3f}" for s in scores))
     console.print(summary)
+    subset_names = list(dict.fromkeys(name for s in scores for name in s.subsets))
+    if subset_names:
+        subsets = Table(title="subsets (from the records' provenance fields)")
+        subsets.add_column("subset")
+        subsets.add_column("records", justify="right")
+        for s in scores:
+            subsets.add_column(f"{s.name} F1 / none kept", justify="right")
+        for name in subset_names:
+            parts = [s.subsets.get(name) for s in scores]
+            subsets.add_row(name, str(parts[0].total if parts[0] else 0),
+                            *(_f1_and_none_kept(p) for p in parts))
+        console.print(subsets)
     for s in scores:
         matrix = Table(title=f"confusion ({s.name}): rows gold, columns predicted")
         matrix.add_column("gold")
@@ -178,6 +190,15 @@ def evaluate_command(data_path: str, fmt: str, lexicon_files: tuple[str, ...], m
         with open(json_path, "w", encoding="utf-8") as f:
             json.dump({"data": data_path, "skipped": len(problems), "results": [s.to_dict() for s in scores]},
                       f, ensure_ascii=False, indent=2)
+
+
+def _f1_and_none_kept(scores) -> str:
+    """"F1 / none kept" for a subset, a dash where the subset has no posts of that kind."""
+    if scores is None:
+        return "-"
+    has_actionable = any(scores.confusion[g][p] for g in ("level1", "level2") for p in scores.confusion[g])
+    has_none = any(scores.confusion["none"].values())
+    return f"{f'{scores.f1:.3f}' if has_actionable else '-'} / {f'{scores.none_kept:.3f}' if has_none else '-'}"
 
 
 @click.command()

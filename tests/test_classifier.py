@@ -90,6 +90,38 @@ def test_policy_tiers_from_evidence_and_probabilities():
     assert tier(lex.scan(AD_L2), None).tier == "level2"
 
 
+def test_reasons_cite_the_impersonated_authority_by_name():
+    lex = Lexicon.load()
+    police = tier(lex.scan("我们是已在公安备案的正规机构，帮你谈减免，私信"), (0.05, 0.9, 0.05))
+    assert police.tier == "level1" and "level1: impersonates police" in police.reasons
+    court = tier(lex.scan("法院调解中心帮你和平台调解，只还本金，加V：fy2026"), (0.05, 0.6, 0.35))
+    assert court.tier == "level1" and "level1: impersonates the judiciary" in court.reasons
+    lawyer = tier(lex.scan("律所法务团队帮你停息挂账，电话 13800138000"), (0.05, 0.3, 0.65))
+    assert lawyer.tier == "level1" and lawyer.reasons[:2] == ["level1: impersonates legal workers", "level2: 停息挂账"]
+    # Level-2 content without level-1 evidence stays level2 unless the model clearly sees a level-1 front.
+    plain = tier(lex.scan("信用卡逾期？帮你停息挂账，私信"), (0.05, 0.55, 0.4))
+    assert plain.tier == "level2" and plain.reasons[0] == "level2: 停息挂账"
+
+
+# Hand-written for this test (not in the corpus): the negatives the previous model got wrong —
+# official hotlines, a law firm's line, exam notes "资料加V", a victim's complaint — and two ads that
+# avoid the listed words.
+HARD_CASES = [
+    ("none", "市反诈中心提醒：自称能删除逾期记录的都是骗子，拿不准就打96110或110"),
+    ("none", "信用卡还款有困难，请直接拨打建设银行客服热线95533申请分期，不要找任何中介"),
+    ("none", "金融监管局提示：代理退保是骗局，保险纠纷可拨打12378投诉"),
+    ("none", "本所承接劳动争议、婚姻家事案件，咨询电话 13912345678"),
+    ("none", "考研政治背诵笔记整理好了，资料加V：kaoyan2027"),
+    ("none", "我被代理退保骗了，交了四千手续费，保单退了只拿回一点，大家别信"),
+    ("level1", "别自己硬扛，我们法务部直接跟平台协商，你安心上班，滴滴我"),
+    ("level2", "欠了好几家网贷，帮你谈成只还本金分期慢慢还，成功再收费，私我"),
+]
+
+
+def test_bundled_model_reads_hotlines_legit_contacts_and_soft_fronts(clf):
+    assert [d.tier for d in clf.classify([text for _, text in HARD_CASES])] == [label for label, _ in HARD_CASES]
+
+
 def test_bundled_model_ships_small_and_tiers_posts(clf):
     size = sum(f.stat().st_size for f in DEFAULT_MODEL_DIR.iterdir())
     assert (DEFAULT_MODEL_DIR / "config.json").is_file() and size < 10_000_000
@@ -103,8 +135,8 @@ def test_bundled_model_ships_small_and_tiers_posts(clf):
 
 def test_eval_command_reports_model_and_baseline(tmp_path):
     data = tmp_path / "labelled.jsonl"
-    rows = [{"text": AD_L1, "label": "level1"}, {"text": AD_L2, "label": "level2"},
-            {"text": WARNING, "label": "none"}, {"text": "孩子考研上岸了", "label": "none"},
+    rows = [{"text": AD_L1, "label": "level1", "evasions": ["pinyin"]}, {"text": AD_L2, "label": "level2"},
+            {"text": WARNING, "label": "none", "style": "notice"}, {"text": "孩子考研上岸了", "label": "none"},
             {"text": "no label here"}, {"text": "x", "label": "spam"}]
     data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     out = tmp_path / "metrics.json"
@@ -117,6 +149,8 @@ def test_eval_command_reports_model_and_baseline(tmp_path):
     assert model["records"] == baseline["records"] == 4 and metrics["skipped"] == 2
     assert model["actionable"]["f1"] == 1.0
     assert model["confusion"]["level1"]["level1"] == 1
+    assert "warnings & news" in proc.stderr and "obfuscated" in proc.stderr
+    assert model["subsets"]["warnings & news"]["records"] == 1 and model["subsets"]["obfuscated"]["records"] == 1
 
 
 def test_eval_without_usable_records_fails_clearly(tmp_path):
