@@ -9,7 +9,9 @@ level2 = level-2 expressions (停息挂账, 延期定制, 负债上岸, 债务�
 Whether a post is actionable at all is mostly the model's call: news, police and regulator
 warnings use the very words ads use, and many ads avoid them. The lexicon nudges the model's
 log-odds (a hand-off next to guideline terms pushes up; warning cues without a hand-off and
-non-finance contexts push down), picks the tier when it has evidence, and supplies the reasons.
+non-finance contexts push down; a post with nothing the lexicon knows needs a surer model), picks
+the tier when it has evidence, and supplies the reasons (impersonation cited by the authority
+impersonated: "level1: impersonates police").
 Without a model, the lexicon-only score below is the baseline ``grayscan eval`` compares against.
 """
 
