@@ -6,11 +6,13 @@ and interleaved over ``--rounds`` so background load hits every kind alike; the 
 reported. The plain spider only decodes each JSON page and follows the next page; grayscan's spider
 parses the posts, classifies them and writes posts, accounts, detections, contacts, the full-text
 index and the takedown queue into a fresh SQLite file. Classifier and segmenter loading happen
-before the crawl starts (once per process) and are not in the crawl time. Target: grayscan keeps
+before the crawl starts (the worker is awaited once ready) and are not in the crawl time. Each grayscan
+kind runs with each pipeline worker (``GRAYSCAN_WORKER``: a separate process or a thread). Target: grayscan keeps
 >= 50% of plain Scrapy's rate.
 
     python benchmarks/crawl_bench.py                  # both classifiers: bundled model and lexicon-only
     python benchmarks/crawl_bench.py --lexicon-only   # only the lexicon-only classifier
+    python benchmarks/crawl_bench.py --workers thread # only the thread worker
 """
 
 from __future__ import annotations
@@ -73,10 +75,15 @@ def plain_worker(base_url: str, keywords: list[str], max_pages: int) -> dict:
     return dict(crawler.stats.get_stats())
 
 
-def grayscan_worker(base_url: str, keywords: list[str], max_pages: int, lexicon_only: bool) -> dict:
+def grayscan_worker(base_url: str, keywords: list[str], max_pages: int, lexicon_only: bool, worker: str) -> dict:
+    from scrapy.settings import Settings
+
+    from crawler.pipelines import start_worker
     from crawler.run import CrawlJob, crawl
 
-    overrides = {**SETTINGS, "GRAYSCAN_MODEL": "none" if lexicon_only else None}
+    overrides = {**SETTINGS, "GRAYSCAN_MODEL": "none" if lexicon_only else None, "GRAYSCAN_WORKER": worker}
+    # Crawl time is steady-state throughput: wait until the worker has loaded the classifier.
+    start_worker(Settings(overrides)).submit(int).result()
     with tempfile.TemporaryDirectory() as tmp:
         (result,) = crawl([CrawlJob("weibo", keywords, max_pages=max_pages, base_url=base_url)],
                           str(Path(tmp) / "bench.db"), overrides=overrides)
@@ -92,8 +99,12 @@ def run_worker(kind: str, base_url: str, keywords: list[str], max_pages: int) ->
     return json.loads(proc.stdout.splitlines()[-1])
 
 
-#: Run kinds: the plain baseline and grayscan with each classifier.
-KINDS = {"plain": "plain Scrapy", "lexicon": "grayscan, lexicon-only", "model": "grayscan, bundled model"}
+#: Run kinds: the plain baseline and grayscan with each classifier on each kind of pipeline worker.
+KINDS = {"plain": "plain Scrapy"} | {
+    f"{classifier}-{worker}": f"grayscan, {label}, {worker}"
+    for classifier, label in (("lexicon", "lexicon-only"), ("model", "bundled model"))
+    for worker in ("process", "thread")
+}
 
 
 def main() -> None:
@@ -103,6 +114,8 @@ def main() -> None:
     parser.add_argument("--max-pages", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each kind (median reported)")
     parser.add_argument("--lexicon-only", action="store_true", help="skip the bundled-model runs")
+    parser.add_argument("--workers", default="process,thread",
+                        help="pipeline workers to compare (GRAYSCAN_WORKER values, comma-separated)")
     parser.add_argument("--worker", choices=list(KINDS), help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--keyword-list", help=argparse.SUPPRESS)
@@ -112,14 +125,16 @@ def main() -> None:
         if args.worker == "plain":
             stats = plain_worker(args.base_url, keywords, args.max_pages)
         else:
-            stats = grayscan_worker(args.base_url, keywords, args.max_pages, args.worker == "lexicon")
+            classifier, worker = args.worker.split("-")
+            stats = grayscan_worker(args.base_url, keywords, args.max_pages, classifier == "lexicon", worker)
         print(json.dumps({"pages": stats.get("response_received_count", 0), "seconds": stats.get("elapsed_time_seconds"),
                           "items": stats.get("item_scraped_count", 0), "stored": stats.get("grayscan/stored", 0)}))
         return
 
     from crawler.replica.server import ReplicaServer
 
-    kinds = ["plain", "lexicon"] + ([] if args.lexicon_only else ["model"])
+    kinds = ["plain"] + [f"{classifier}-{worker}" for classifier in ["lexicon"] + ([] if args.lexicon_only else ["model"])
+                         for worker in args.workers.split(",")]
     keywords = [f"基准词{i}" for i in range(args.keywords)]
     runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
     started = time.perf_counter()
@@ -132,12 +147,12 @@ def main() -> None:
     pages = median["plain"]["pages"]
     print(f"{args.posts} posts on {pages} pages ({args.posts / pages:.1f} posts/page; {args.keywords} keywords, "
           f"16 concurrent requests), median of {args.rounds} interleaved rounds")
-    print(f"{'run':<26}{'pages':>7}{'stored':>8}{'seconds':>9}{'pages/min':>11}{'vs plain':>10}")
+    print(f"{'run':<36}{'pages':>7}{'stored':>8}{'seconds':>9}{'pages/min':>11}{'vs plain':>10}")
     rate = {kind: r["pages"] / r["seconds"] * 60 for kind, r in median.items()}
     for kind, r in median.items():
         if r["pages"] != pages or (kind != "plain" and r["stored"] != args.posts):
             raise SystemExit(f"{KINDS[kind]} fetched {r['pages']} pages and stored {r['stored']} posts: not comparable")
-        print(f"{KINDS[kind]:<26}{r['pages']:>7}{r['stored']:>8}{r['seconds']:>9.2f}{rate[kind]:>11,.0f}"
+        print(f"{KINDS[kind]:<36}{r['pages']:>7}{r['stored']:>8}{r['seconds']:>9.2f}{rate[kind]:>11,.0f}"
               f"{rate[kind] / rate['plain']:>10.2f}")
     for kind in kinds[1:]:
         ratio = rate[kind] / rate["plain"]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import functools
+import signal
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from classifier import Classifier
 from takedown import store
 from takedown.queue import enqueue
+
+if TYPE_CHECKING:  # imported when first needed: a crawl whose worker is a process never loads torch itself
+    from classifier import Classifier
 
 
 #: ``model`` value for the lexicon-only baseline (no model inference).
@@ -28,6 +31,8 @@ def make_classifier(lexicon_files: Iterable[str] = (), model: str | None = None)
 
 @functools.lru_cache(maxsize=4)
 def _classifier(lexicon_files: tuple[str, ...], model: str | None) -> Classifier:
+    from classifier import Classifier
+
     if model is None:
         return Classifier(lexicon_files=list(lexicon_files))
     return Classifier(lexicon_files=list(lexicon_files), model=None if model == LEXICON_ONLY else model)
@@ -106,3 +111,52 @@ class Ingestor:
         text = post.get("text")
         return (stored is not None and stored["tier"] is not None and stored["classifier"] == self.classifier.name
                 and (text is None or len(text) <= store.MAX_TEXT_CHARS) and stored["text"] == text)
+
+
+# The worker side of ``crawler.pipelines.StorePipeline``: module-level functions, so that a worker
+# process can run them. Each crawl has its own ``Ingestor`` (own database connection and run id),
+# opened, fed and closed by key; the classifier is shared by all of them.
+_ingestors: dict[str, Ingestor] = {}
+
+
+def start_worker(lexicon_files: tuple[str, ...], model: str | None, torch_threads: int | None) -> None:
+    """Load the classifier and the full-text segmenter once, before the first batch arrives.
+
+    ``torch_threads`` caps model inference in a worker process, which shares the cores with Scrapy."""
+    from takedown.fts import load_segmenter
+
+    if torch_threads:
+        from classifier.model import set_threads
+
+        set_threads(torch_threads)
+    make_classifier(lexicon_files, model)
+    load_segmenter()
+
+
+def start_worker_process(*args: Any) -> None:
+    """``start_worker`` in a worker process, which ignores Ctrl-C: it reaches the whole process group,
+    the crawl decides how to stop, and the worker must live on to write the pending batches."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    start_worker(*args)
+
+
+def open_ingestor(key: str, db_path: str, lexicon_files: tuple[str, ...], model: str | None, run_id: int | None,
+                  batch_size: int) -> None:
+    """Open the database for crawl ``key`` (on the thread or process that will write to it)."""
+    _ingestors[key] = Ingestor(store.open_db(db_path), make_classifier(lexicon_files, model), run_id=run_id,
+                               batch_size=batch_size)
+
+
+def ingest_batch(key: str, batch: list[dict[str, Any]]) -> tuple[Counter[str], list[tuple[str, str, str]]]:
+    """Classify, store and enqueue one batch of crawl ``key``: its counts and its level1/level2 hits."""
+    ingestor = _ingestors[key]
+    counts = ingestor.process(batch)
+    hits, ingestor.hits = ingestor.hits, []
+    return counts, hits
+
+
+def close_ingestor(key: str) -> None:
+    """Close the database of crawl ``key``."""
+    ingestor = _ingestors.pop(key, None)
+    if ingestor is not None:
+        ingestor.db.close()

@@ -1,37 +1,80 @@
-"""Item pipelines: every scraped post goes through ``Ingestor`` (classify, store, enqueue) in batches.
+"""Item pipelines: every scraped post goes through an ``Ingestor`` (classify, store, enqueue) in batches.
 
-Batches are processed on one worker thread while Scrapy keeps downloading and parsing: model
-inference and SQLite release the GIL, so on two cores fetching and classifying overlap.
+Batches run on one worker while Scrapy keeps downloading and parsing. ``GRAYSCAN_WORKER`` says which:
+``"process"`` (a separate Python process: classification and SQL do not compete with Scrapy for the
+GIL) or ``"thread"`` (in this process: no start-up, the classifier shared with the caller).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import logging
-from collections import Counter, deque
-from concurrent.futures import Future, ThreadPoolExecutor
+import multiprocessing
+import sys
+import uuid
+from collections import deque
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
+
+from scrapy.settings import BaseSettings
 
 from takedown import store
 
-from .ingest import Ingestor, make_classifier
+from . import ingest
 
 logger = logging.getLogger(__name__)
 
+#: ``GRAYSCAN_WORKER`` values.
+WORKER_KINDS = ("process", "thread")
 
-@functools.cache
-def _worker() -> ThreadPoolExecutor:
-    """The one thread that classifies and writes for every crawl of this process: batches never
-    run concurrently, so crawls sharing a database file (and the classifier) do not contend."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="grayscan-ingest")
+_workers: dict[str, Executor] = {}
+
+
+def start_worker(settings: BaseSettings) -> Executor:
+    """The one worker of ``GRAYSCAN_WORKER``'s kind that classifies and writes for every crawl of this
+    process, started on first use. Batches never run concurrently, so crawls sharing a database file
+    (and the classifier) do not contend. The worker loads the classifier named by the settings and the
+    full-text segmenter as soon as it starts, while the first requests are fetched."""
+    kind = settings.get("GRAYSCAN_WORKER", "process")
+    if kind not in WORKER_KINDS:
+        raise ValueError(f"GRAYSCAN_WORKER must be one of {', '.join(WORKER_KINDS)}, not {kind!r}")
+    if kind not in _workers:
+        config = (tuple(settings.getlist("GRAYSCAN_LEXICON_FILES")), settings.get("GRAYSCAN_MODEL"))
+        if kind == "thread":
+            worker: Executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grayscan-ingest",
+                                                  initializer=ingest.start_worker, initargs=(*config, None))
+        else:
+            # spawn: forking a process whose Twisted and torch threads are running is unsafe.
+            worker = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=ingest.start_worker_process,
+                                         initargs=(*config, settings.getint("GRAYSCAN_WORKER_TORCH_THREADS") or None))
+        with _main_module_hidden():
+            worker.submit(int)  # pools start their worker on the first call: start loading now
+        _workers[kind] = worker
+    return _workers[kind]
+
+
+@contextlib.contextmanager
+def _main_module_hidden():
+    """A spawned process runs the caller's main script again unless it has no file: a script without
+    an ``if __name__ == "__main__"`` guard would crawl again, ``python -`` has no file to run. The
+    worker needs nothing from it."""
+    main = sys.modules["__main__"]
+    saved = {name: getattr(main, name) for name in ("__file__", "__spec__") if hasattr(main, name)}
+    main.__spec__ = None
+    main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        main.__dict__.update(saved)
 
 
 class StorePipeline:
-    """Feeds items to an ``Ingestor`` on the worker thread. At most ``GRAYSCAN_PENDING_BATCHES``
-    full batches wait there; beyond that the pipeline waits for the oldest, which holds Scrapy back
-    (its item slot fills) instead of piling up posts in memory. When the spider closes, for any
-    reason, the last partial batch is written and every pending batch awaited, so an interrupted
-    crawl keeps what it fetched. Counts land in the crawl stats as ``grayscan/*``."""
+    """Feeds items to the worker in batches. At most ``GRAYSCAN_PENDING_BATCHES`` full batches wait
+    there; beyond that the pipeline waits for the oldest, which holds Scrapy back (its item slot fills)
+    instead of piling up posts in memory. When the spider closes, for any reason, the last partial batch
+    is written and every pending batch awaited, so an interrupted crawl keeps what it fetched. Counts
+    come back from the worker per batch and land in the crawl stats as ``grayscan/*``."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -40,20 +83,23 @@ class StorePipeline:
         self.batch_size = settings.getint("GRAYSCAN_BATCH_SIZE", 100)
         self.max_pending = settings.getint("GRAYSCAN_PENDING_BATCHES", 2)
         self.run_id = settings.getint("GRAYSCAN_RUN_ID") or None
-        self.lexicon_files = settings.getlist("GRAYSCAN_LEXICON_FILES")
+        self.lexicon_files = tuple(settings.getlist("GRAYSCAN_LEXICON_FILES"))
         self.model = settings.get("GRAYSCAN_MODEL")
+        self.key = uuid.uuid4().hex  # this crawl's Ingestor on the worker
         self.buffer: list[dict] = []
         self.pending: deque[asyncio.Future] = deque()
+        self.hits: list[list[str]] = []
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     async def open_spider(self, spider=None):
-        classifier = make_classifier(self.lexicon_files, self.model)
-        # SQLite connections belong to the thread that opened them: open it on the worker.
-        self.ingestor = await self._on_worker(lambda: Ingestor(store.open_db(self.db_path), classifier,
-                                                               run_id=self.run_id, batch_size=self.batch_size))
+        self.worker = start_worker(self.crawler.settings)
+        # The database is opened on the worker (a SQLite connection belongs to its thread). Not awaited:
+        # the first batch queues behind it while Scrapy fetches.
+        self.opened = self._on_worker(ingest.open_ingestor, self.key, self.db_path, self.lexicon_files, self.model,
+                                      self.run_id, self.batch_size)
 
     async def process_item(self, item, spider=None):
         self.buffer.append(dict(item))
@@ -67,27 +113,35 @@ class StorePipeline:
         self._submit()
         while self.pending:
             await self._settle_oldest()
-        self.crawler.stats.set_value("grayscan/hits", [list(h) for h in self.ingestor.hits])
-        await self._on_worker(self.ingestor.db.close)
+        try:
+            await self.opened
+        except Exception:
+            logger.exception("the classifier or the database %s could not be opened", self.db_path)
+        self.crawler.stats.set_value("grayscan/hits", self.hits)
+        await self._on_worker(ingest.close_ingestor, self.key)
 
     def _submit(self) -> None:
         if self.buffer:
             batch, self.buffer = self.buffer, []
-            self.pending.append(self._on_worker(functools.partial(self.ingestor.process, batch)))
+            self.pending.append(self._on_worker(ingest.ingest_batch, self.key, batch))
 
     async def _settle_oldest(self) -> None:
-        """Wait for the oldest pending batch and publish its counts (or report that it failed)."""
+        """Wait for the oldest pending batch and publish its counts and hits (or report that it failed)."""
         batch = self.pending.popleft()
         try:
-            counts: Counter[str] = await batch
+            counts, hits = await batch
         except Exception:
             self.crawler.stats.inc_value("grayscan/store_errors")
             logger.exception("a batch of posts could not be classified or stored")
             return
         for key, value in counts.items():
             self.crawler.stats.inc_value(f"grayscan/{key}", value)
+        self.hits.extend(list(h) for h in hits)
 
-    @staticmethod
-    def _on_worker(call) -> asyncio.Future:
-        future: Future = _worker().submit(call)
-        return asyncio.wrap_future(future)
+    def _on_worker(self, call, *args) -> asyncio.Future:
+        try:
+            return asyncio.wrap_future(self.worker.submit(call, *args))
+        except BrokenExecutor as exc:  # the worker died (e.g. the model could not load; its error is above)
+            failed = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            return failed

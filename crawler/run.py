@@ -11,10 +11,9 @@ from scrapy.crawler import AsyncCrawlerProcess, Crawler
 from scrapy.settings import Settings
 
 from takedown import store
-from takedown.fts import load_segmenter
 
 from . import settings as default_settings
-from .ingest import make_classifier
+from .pipelines import start_worker
 from .spiders import spider_class
 
 #: Settings for a local replica on loopback: no politeness delays.
@@ -107,10 +106,8 @@ def crawl(
     base.setmodule(default_settings, priority="project")
     base.setdict(overrides or {}, priority="cmdline")
     process = AsyncCrawlerProcess(base)  # installs the asyncio reactor and logging up front
-    # Load the classifier and the full-text segmenter once, before any crawl starts, for every crawl
-    # of this process to share.
-    make_classifier(base.getlist("GRAYSCAN_LEXICON_FILES"), base.get("GRAYSCAN_MODEL"))
-    load_segmenter()
+    # The worker loads the classifier and the full-text segmenter (seconds) while the crawls start.
+    start_worker(base)
     for job in jobs:
         settings = base.copy()
         local = job.base_url and any(h in job.base_url for h in ("127.0.0.1", "localhost", "[::1]"))

@@ -53,3 +53,9 @@ PLATFORM_DOWNLOAD_DELAY = {
     "tieba": 2.0,
     "zhihu": 2.0,
 }
+#: Full batches waiting for the worker before the pipeline holds Scrapy back.
+GRAYSCAN_PENDING_BATCHES = 2
+#: Where batches are classified and stored while Scrapy crawls: "process" or "thread" (crawler/pipelines.py).
+GRAYSCAN_WORKER = "process"
+#: Torch threads for model inference in a worker process (0: torch's default, one per core).
+GRAYSCAN_WORKER_TORCH_THREADS = 0

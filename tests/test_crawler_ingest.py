@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
 
+import pytest
 from conftest import ROOT
 
 from crawler.ingest import Ingestor, make_classifier
@@ -46,25 +48,31 @@ def test_recrawled_unchanged_posts_are_not_classified_again(db_path):
     assert db.execute("SELECT classifier FROM detections WHERE post_id = '1'").fetchone()[0] == ingestor.classifier.name
 
 
-def test_pipeline_under_back_pressure_stores_every_post(db_path):
-    """Tiny batches and one pending batch: the pipeline waits on the worker thread and loses nothing."""
+@pytest.mark.parametrize("worker", ["process", "thread"])
+def test_pipeline_under_back_pressure_stores_every_post(db_path, tmp_path, worker):
+    """Tiny batches and one pending batch: the pipeline waits on its worker and loses nothing; counts
+    and hits come back from a worker process too. The script has no ``__main__`` guard: the worker
+    process must not run it again."""
     posts = [Post("weibo", str(5_200_000_000_000_000 + n), str(100 + n % 7), f"用户{n % 7}",
                   (AD if n % 3 == 0 else CHAT) + f" {n}", 1_700_000_000 - n * 60, ["征信修复"]) for n in range(120)]
-    code = textwrap.dedent("""
+    script = tmp_path / "crawl_script.py"
+    script.write_text(textwrap.dedent("""
         import json, sys
         from crawler.run import CrawlJob, crawl
         (r,) = crawl([CrawlJob("weibo", ["征信修复"], max_pages=50, base_url=sys.argv[1])], sys.argv[2],
                      overrides={"LOG_LEVEL": "ERROR", "GRAYSCAN_MODEL": "none", "GRAYSCAN_BATCH_SIZE": 3,
-                                "GRAYSCAN_PENDING_BATCHES": 1})
-        print(json.dumps({k: v for k, v in r.stats.items() if isinstance(v, int)}))
-    """)
+                                "GRAYSCAN_PENDING_BATCHES": 1, "GRAYSCAN_WORKER": sys.argv[3]})
+        print(json.dumps({k: v for k, v in r.stats.items() if isinstance(v, int)} | {"hits": r.stats["grayscan/hits"]}))
+    """), encoding="utf-8")
     with ReplicaServer(posts) as server:
-        proc = subprocess.run([sys.executable, "-c", code, server.base_url, str(db_path)], capture_output=True,
-                              text=True, cwd=ROOT, timeout=120)
+        proc = subprocess.run([sys.executable, str(script), server.base_url, str(db_path), worker], capture_output=True,
+                              text=True, cwd=ROOT, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(proc.stdout.splitlines()) == 1, proc.stdout  # the crawl ran once
     stats = json.loads(proc.stdout.splitlines()[-1])
     assert stats["grayscan/stored"] == stats["grayscan/new"] == stats["item_scraped_count"] == 120
     assert stats["grayscan/enqueued"] == 40 and "grayscan/store_errors" not in stats
+    assert len(stats["hits"]) == 40 and all(url.startswith("https://m.weibo.cn/") for _p, _id, url in stats["hits"])
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT count(*), count(DISTINCT post_id) FROM posts").fetchone() == (120, 120)
     assert conn.execute("SELECT count(*) FROM queue").fetchone()[0] == 40
