@@ -100,6 +100,15 @@ class StorePipeline:
         # the first batch queues behind it while Scrapy fetches.
         self.opened = self._on_worker(ingest.open_ingestor, self.key, self.db_path, self.lexicon_files, self.model,
                                       self.run_id, self.batch_size)
+        self.opened.add_done_callback(self._stop_if_unusable)
+
+    def _stop_if_unusable(self, opened: asyncio.Future) -> None:
+        """Fetching on while nothing can be stored would lose every page: stop the crawl instead."""
+        if opened.cancelled() or opened.exception() is None:
+            return
+        logger.error("the classifier or the database %s could not be opened: %s; stopping the crawl",
+                     self.db_path, opened.exception())
+        asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="store_failed"))
 
     async def process_item(self, item, spider=None):
         self.buffer.append(dict(item))
@@ -113,12 +122,11 @@ class StorePipeline:
         self._submit()
         while self.pending:
             await self._settle_oldest()
-        try:
+        with contextlib.suppress(Exception):  # reported by _stop_if_unusable
             await self.opened
-        except Exception:
-            logger.exception("the classifier or the database %s could not be opened", self.db_path)
         self.crawler.stats.set_value("grayscan/hits", self.hits)
-        await self._on_worker(ingest.close_ingestor, self.key)
+        with contextlib.suppress(Exception):  # a dead worker has nothing left to close
+            await self._on_worker(ingest.close_ingestor, self.key)
 
     def _submit(self) -> None:
         if self.buffer:

@@ -78,6 +78,7 @@ class CrawlResult:
             "rate_limited": f"{self.platform} kept rate-limiting after every back-off; stopped. Try later with --resume",
             "error": f"{self.platform} blocked this client (see log)",
             "closespider_itemcount": "stopped at --limit; continue with --resume",
+            "store_failed": "nothing could be classified or stored (the error is above); fix it, then rerun with --resume",
         }
         parts = [notes[reason]] if reason in notes else []
         if self.stats.get("grayscan/malformed"):

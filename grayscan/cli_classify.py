@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .options import console, fail, lexicon_option
-from .records import FORMATS, Record, error_object, open_input, open_output, read_records, result_object, write_json_line
+from .records import FORMATS, open_input, read_records, transform_records
 
 #: Records classified per model call in ``classify``.
 BATCH = 64
@@ -37,17 +36,6 @@ def _load_classifier(lexicon_files: tuple[str, ...], model_path: str | None, lex
         fail(str(exc))
 
 
-def _batched(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    batch: list[Record] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 @click.command()
 @click.option("--input", "-i", "input_path", default="-", show_default=True, help="Input file, - for stdin.")
 @click.option("--output", "-o", "output_path", default="-", show_default=True, help="Output JSON Lines, - for stdout.")
@@ -71,29 +59,8 @@ def classify(input_path: str, output_path: str, fmt: str, lexicon_files: tuple[s
       echo '{"id": 1, "text": "专业征信修复，加V：abc12345"}' | grayscan classify
     """
     clf = _load_classifier(lexicon_files, model_path, lexicon_only)
-    errors = total = 0
-    try:
-        source = open_input(input_path)
-    except OSError as exc:
-        fail(f"cannot read {input_path}: {exc.strerror}")
-    with source, open_output(output_path) as sink:
-        try:
-            for batch in _batched(read_records(source, fmt, input_path), BATCH):
-                good = [r for r in batch if not r.error]
-                detections = dict(zip((r.line for r in good), clf.classify([r.data["text"] for r in good])))
-                for record in batch:
-                    total += 1
-                    if record.error:
-                        errors += 1
-                        write_json_line(sink, error_object(record))
-                    else:
-                        write_json_line(sink, result_object(record, detections[record.line].to_dict()))
-        except ValueError as exc:
-            fail(str(exc))
-    if output_path != "-":
-        console.print(f"classified {total - errors} records into {output_path}" + (f", {errors} errors" if errors else ""))
-    if errors:
-        raise SystemExit(1)
+    transform_records(input_path, output_path, fmt, lambda texts: [d.to_dict() for d in clf.classify(texts)],
+                      verb="classified", batch_size=BATCH)
 
 
 def _labelled_records(path: str, fmt: str) -> tuple[list[dict], list[str]]:

@@ -11,7 +11,7 @@ from .options import console, db_option, fail, lexicon_option
 
 #: Exit status when a platform stopped the crawl (captcha, expired login, rejected signature, rate limit).
 EXIT_STOPPED = 3
-STOP_REASONS = ("captcha", "login_expired", "login", "signature", "rate_limited", "error")
+STOP_REASONS = ("captcha", "login_expired", "login", "signature", "rate_limited", "error", "store_failed")
 
 
 def default_keywords(lexicon_files: tuple[str, ...] = ()) -> list[str]:
@@ -26,6 +26,24 @@ def model_choice(model_path: str | None, lexicon_only: bool) -> str | None:
     from crawler.ingest import LEXICON_ONLY
 
     return LEXICON_ONLY if lexicon_only else model_path
+
+
+def check_classifier_inputs(lexicon_files: tuple[str, ...], model_path: str | None, lexicon_only: bool) -> None:
+    """Fail now, with the reason, on a lexicon file or model directory the pipeline could not load;
+    found only inside the crawl's worker, it would leave the crawl fetching pages it cannot store."""
+    from lexicon import LexiconError, load_terms
+
+    try:
+        load_terms(list(lexicon_files))
+    except LexiconError as exc:
+        fail(str(exc))
+    if model_path and not lexicon_only:
+        from classifier import ModelError, TextModel
+
+        try:
+            TextModel.load(model_path)
+        except ModelError as exc:
+            fail(str(exc))
 
 
 def job_dir(db_path: str, platform: str, config: str | None) -> Path:
@@ -108,6 +126,7 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
     job = CrawlJob(platform, queries, max_pages=max_pages, base_url=base_url, creators=list(creators),
                    comments=comments, comment_pages=comment_pages, refresh=refresh, cookies_file=cookies_file,
                    jobdir=str(jobdir), limit=limit, config=config)
+    check_classifier_inputs(lexicon_files, model_path, lexicon_only)
     overrides = {"LOG_LEVEL": log_level, "GRAYSCAN_LEXICON_FILES": list(lexicon_files),
                  "GRAYSCAN_MODEL": model_choice(model_path, lexicon_only)}
     with crawl_progress([platform]) as (on_item, on_response):
@@ -177,6 +196,7 @@ def import_(file: str, platform: str | None, db_path: str, lexicon_files: tuple[
     from crawler.ingest import Ingestor, make_classifier
     from takedown import store
 
+    check_classifier_inputs(lexicon_files, model_path, lexicon_only)
     db = store.open_db(db_path)
     try:
         ingestor = Ingestor(db, make_classifier(lexicon_files, model_choice(model_path, lexicon_only)))

@@ -7,7 +7,7 @@ from collections import Counter
 import click
 
 from .options import console, fail, lexicon_option
-from .records import FORMATS, error_object, open_input, open_output, read_records, result_object, write_json_line
+from .records import FORMATS, transform_records
 
 
 @click.group()
@@ -39,26 +39,8 @@ def scan(input_path: str, output_path: str, fmt: str, lexicon_files: tuple[str, 
         lex = Lexicon.load(list(lexicon_files))
     except LexiconError as exc:
         fail(str(exc))
-    errors = total = 0
-    try:
-        source = open_input(input_path)
-    except OSError as exc:
-        fail(f"cannot read {input_path}: {exc.strerror}")
-    with source, open_output(output_path) as sink:
-        try:
-            for record in read_records(source, fmt, input_path):
-                total += 1
-                if record.error:
-                    errors += 1
-                    write_json_line(sink, error_object(record))
-                    continue
-                write_json_line(sink, result_object(record, lex.scan(record.data["text"]).to_dict()))
-        except ValueError as exc:
-            fail(str(exc))
-    if output_path != "-":
-        console.print(f"scanned {total - errors} records into {output_path}" + (f", {errors} errors" if errors else ""))
-    if errors:
-        raise SystemExit(1)
+    transform_records(input_path, output_path, fmt, lambda texts: [lex.scan(t).to_dict() for t in texts],
+                      verb="scanned")
 
 
 @lexicon.command("check")

@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 
 #: Human-facing output goes to stderr so stdout stays clean for JSON Lines pipes.
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay whole: paths can be pasted
 
 db_option = click.option(
     "--db",

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -138,3 +138,63 @@ def error_object(record: Record) -> dict[str, Any]:
 
 def write_json_line(stream: IO[str], obj: dict[str, Any]) -> None:
     stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def batched(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    """``records`` in lists of at most ``size``."""
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def transform_records(
+    input_path: str,
+    output_path: str,
+    fmt: str,
+    results: Callable[[list[str]], list[dict[str, Any]]],
+    *,
+    verb: str,
+    batch_size: int = 64,
+) -> None:
+    """Stream the records of ``input_path`` to ``output_path``: per record, in order, its id, line and
+    pass-through keys plus ``results(texts)[i]``, or an error object. Exits 1 when any record failed.
+
+    ``results`` takes a batch of texts so a model can run vectorized. Writing to a file shows a
+    live count on stderr.
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from .options import console, fail
+
+    errors = total = 0
+    try:
+        source = open_input(input_path)
+    except OSError as exc:
+        fail(f"cannot read {input_path}: {exc.strerror}")
+    progress = Progress(SpinnerColumn(), TextColumn(f"{verb} {{task.completed}} records"), TimeElapsedColumn(),
+                        console=console, transient=True, disable=output_path == "-")
+    with source, open_output(output_path) as sink, progress:
+        task = progress.add_task(verb, total=None)
+        try:
+            for batch in batched(read_records(source, fmt, input_path), batch_size):
+                good = [r for r in batch if not r.error]
+                by_line = dict(zip((r.line for r in good), results([r.data["text"] for r in good]), strict=True))
+                for record in batch:
+                    total += 1
+                    if record.error:
+                        errors += 1
+                        write_json_line(sink, error_object(record))
+                    else:
+                        write_json_line(sink, result_object(record, by_line[record.line]))
+                progress.update(task, completed=total)
+        except ValueError as exc:
+            fail(str(exc))
+    if output_path != "-":
+        console.print(f"{verb} {total - errors} records into {output_path}" + (f", {errors} errors" if errors else ""))
+    if errors:
+        raise SystemExit(1)

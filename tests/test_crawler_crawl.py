@@ -260,3 +260,15 @@ def test_generic_config_errors_are_clear(db_path, tmp_path):
     config.write_text("platform: x\nstart_urls: [http://a]\nitem: li\nfields: {text: 'css:p'}\n", encoding="utf-8")
     proc = run_cli("crawl", "generic", "--config", str(config), "--db", str(db_path))
     assert proc.returncode == 2 and "item must start with 'css:' or 'xpath:'" in proc.stderr
+
+
+def test_unloadable_model_fails_before_fetching_anything(tmp_path):
+    bad_model = tmp_path / "model"
+    bad_model.mkdir()
+    (bad_model / "config.json").write_text("{}", encoding="utf-8")
+    db_file = tmp_path / "g.db"
+    proc = run_cli("crawl", "weibo", "-k", "征信修复", "--base-url", "http://127.0.0.1:9", "--db", str(db_file),
+                   "--model", str(bad_model))
+    assert proc.returncode == 2
+    assert "cannot load the model" in proc.stderr
+    assert not db_file.exists()  # no crawl run was even recorded
