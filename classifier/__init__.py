@@ -17,7 +17,10 @@ from pathlib import Path
 
 from lexicon import Lexicon
 
-from .model import DEFAULT_MODEL_DIR, ModelError, TextModel
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import ModelError, TextModel
 from .policy import THRESHOLD, Tiering, tier
 
 __all__ = ["DEFAULT_MODEL", "THRESHOLD", "Classifier", "Detection", "MAX_TEXT_CHARS", "ModelError", "TextModel", "Tiering", "tier"]
@@ -26,6 +29,17 @@ __all__ = ["DEFAULT_MODEL", "THRESHOLD", "Classifier", "Detection", "MAX_TEXT_CH
 MAX_TEXT_CHARS = 20_000
 #: ``model=`` value meaning the model bundled with the package.
 DEFAULT_MODEL = "bundled"
+#: Where the bundled model lives (kept here so the lexicon-only path never imports torch).
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
+
+
+def __getattr__(name: str):
+    # torch is imported only when a model is actually wanted.
+    if name in ("ModelError", "TextModel"):
+        from . import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,8 @@ class Classifier:
                           "(build it with `grayscan train --output classifier/model`)", stacklevel=2)
             model = None
         if isinstance(model, (str, Path)):
+            from .model import TextModel
+
             model = TextModel.load(None if model == DEFAULT_MODEL else model)
         self.model: TextModel | None = model
         self.batch_size = batch_size

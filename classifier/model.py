@@ -20,7 +20,7 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 import opencc  # noqa: E402
 import torch  # noqa: E402
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
+from . import DEFAULT_MODEL_DIR  # noqa: E402
 LABELS = ("none", "level1", "level2")
 MAX_LENGTH = 128
 #: Characters kept per text before tokenizing: CJK is about one token per character.
