@@ -175,7 +175,7 @@ def _f1_and_none_kept(scores) -> str:
               "instead of training a small BERT from scratch.")
 @click.option("--extra", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Extra labelled JSONL (text + label), e.g. from `grayscan queue export-labels` (repeatable).")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (default 6 from scratch, 3 with --base).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (default 5 from scratch, 3 with --base).")
 @click.option("--seed", type=int, default=None, help="Random seed (default 20240417; runs are deterministic).")
 @click.option("--max-steps", type=click.IntRange(1), default=None, help="Stop after this many optimizer steps.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Train on a random subset of this many corpus records.")

@@ -122,6 +122,17 @@ def test_bundled_model_reads_hotlines_legit_contacts_and_soft_fronts(clf):
     assert [d.tier for d in clf.classify([text for _, text in HARD_CASES])] == [label for label, _ in HARD_CASES]
 
 
+def test_title_echo_keeps_the_tier(clf):
+    """Video and note posts arrive as "title\\ntext" with the title repeating the text's start."""
+    from classifier.train import echo_title
+
+    rng = random.Random(5)
+    for label, text in HARD_CASES + [("level1", "征信洗白大额逾期，内部关系删除不良记录，100%成功，联系QQ 3456789012")]:
+        echoed = [echo_title(text, rng) for _ in range(3)] + [text[:20] + "\n" + text, text + "\n" + text]
+        assert all(e.endswith("\n" + text) and text.startswith(e.split("\n")[0]) for e in echoed)
+        assert [d.tier for d in clf.classify(echoed)] == [label] * len(echoed), text
+
+
 def test_bundled_model_ships_small_and_tiers_posts(clf):
     size = sum(f.stat().st_size for f in DEFAULT_MODEL_DIR.iterdir())
     assert (DEFAULT_MODEL_DIR / "config.json").is_file() and size < 10_000_000
