@@ -3,7 +3,8 @@
 All runs crawl the same local Weibo replica (same pages, same posts, same concurrency of 16, no delays),
 each in its own process (the Twisted reactor starts once per process), started one after the other
 and interleaved over ``--rounds`` so background load hits every kind alike; the median of each kind is
-reported. The plain spider only decodes each JSON page and follows the next page; grayscan's spider
+reported. The default 10,000 posts (about 1,000 pages) make each run last seconds, so the rate is the
+steady state rather than the start and the last batches. The plain spider only decodes each JSON page and follows the next page; grayscan's spider
 parses the posts, classifies them and writes posts, accounts, detections, contacts, the full-text
 index and the takedown queue into a fresh SQLite file. Classifier and segmenter loading happen
 before the crawl starts (the worker is awaited once ready) and are not in the crawl time. Each grayscan
@@ -13,6 +14,7 @@ kind runs with each pipeline worker (``GRAYSCAN_WORKER``: a separate process or 
     python benchmarks/crawl_bench.py                  # both classifiers: bundled model and lexicon-only
     python benchmarks/crawl_bench.py --lexicon-only   # only the lexicon-only classifier
     python benchmarks/crawl_bench.py --workers thread # only the thread worker
+    python benchmarks/crawl_bench.py --model DIR      # another model directory instead of the bundled one
 """
 
 from __future__ import annotations
@@ -75,24 +77,22 @@ def plain_worker(base_url: str, keywords: list[str], max_pages: int) -> dict:
     return dict(crawler.stats.get_stats())
 
 
-def grayscan_worker(base_url: str, keywords: list[str], max_pages: int, lexicon_only: bool, worker: str) -> dict:
-    from scrapy.settings import Settings
-
+def grayscan_worker(base_url: str, keywords: list[str], max_pages: int, model: str | None, worker: str) -> dict:
     from crawler.pipelines import start_worker
-    from crawler.run import CrawlJob, crawl
+    from crawler.run import CrawlJob, crawl, crawl_settings
 
-    overrides = {**SETTINGS, "GRAYSCAN_MODEL": "none" if lexicon_only else None, "GRAYSCAN_WORKER": worker}
+    overrides = {**SETTINGS, "GRAYSCAN_MODEL": model, "GRAYSCAN_WORKER": worker}
     # Crawl time is steady-state throughput: wait until the worker has loaded the classifier.
-    start_worker(Settings(overrides)).submit(int).result()
+    start_worker(crawl_settings(overrides)).submit(int).result()
     with tempfile.TemporaryDirectory() as tmp:
         (result,) = crawl([CrawlJob("weibo", keywords, max_pages=max_pages, base_url=base_url)],
                           str(Path(tmp) / "bench.db"), overrides=overrides)
     return result.stats
 
 
-def run_worker(kind: str, base_url: str, keywords: list[str], max_pages: int) -> dict:
+def run_worker(kind: str, base_url: str, keywords: list[str], max_pages: int, model: str | None) -> dict:
     args = [sys.executable, __file__, "--worker", kind, "--base-url", base_url, "--max-pages", str(max_pages),
-            "--keyword-list", json.dumps(keywords, ensure_ascii=False)]
+            "--keyword-list", json.dumps(keywords, ensure_ascii=False)] + (["--model", model] if model else [])
     proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         raise SystemExit(f"{kind} worker failed:\n{proc.stderr[-3000:]}")
@@ -109,11 +109,12 @@ KINDS = {"plain": "plain Scrapy"} | {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=3000)
+    parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--keywords", type=int, default=8)
     parser.add_argument("--max-pages", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each kind (median reported)")
-    parser.add_argument("--lexicon-only", action="store_true", help="skip the bundled-model runs")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved runs of each kind (median reported)")
+    parser.add_argument("--lexicon-only", action="store_true", help="skip the model runs")
+    parser.add_argument("--model", help="a model directory to run instead of the bundled model")
     parser.add_argument("--workers", default="process,thread",
                         help="pipeline workers to compare (GRAYSCAN_WORKER values, comma-separated)")
     parser.add_argument("--worker", choices=list(KINDS), help=argparse.SUPPRESS)
@@ -126,7 +127,10 @@ def main() -> None:
             stats = plain_worker(args.base_url, keywords, args.max_pages)
         else:
             classifier, worker = args.worker.split("-")
-            stats = grayscan_worker(args.base_url, keywords, args.max_pages, classifier == "lexicon", worker)
+            from crawler.ingest import LEXICON_ONLY
+
+            model = LEXICON_ONLY if classifier == "lexicon" else args.model
+            stats = grayscan_worker(args.base_url, keywords, args.max_pages, model, worker)
         print(json.dumps({"pages": stats.get("response_received_count", 0), "seconds": stats.get("elapsed_time_seconds"),
                           "items": stats.get("item_scraped_count", 0), "stored": stats.get("grayscan/stored", 0)}))
         return
@@ -141,7 +145,7 @@ def main() -> None:
     with ReplicaServer(bench_posts(args.posts, keywords)) as server:
         for _ in range(args.rounds):
             for kind in kinds:
-                runs[kind].append(run_worker(kind, server.base_url, keywords, args.max_pages))
+                runs[kind].append(run_worker(kind, server.base_url, keywords, args.max_pages, args.model))
     # The run with the median time of each kind (the lower middle one for an even count).
     median = {kind: sorted(r, key=lambda r: r["seconds"])[(len(r) - 1) // 2] for kind, r in runs.items()}
     pages = median["plain"]["pages"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import urllib.parse
 from http.cookiejar import Cookie
+from weakref import WeakKeyDictionary
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
@@ -114,16 +115,28 @@ class SigningMiddleware:
 def strip_signature(url: str) -> str:
     """``url`` without the query parameters that hold a signature."""
     parts = urllib.parse.urlsplit(url)
-    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True) if k not in SIGNATURE_PARAMS]
+    pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    query = [(k, v) for k, v in pairs if k not in SIGNATURE_PARAMS]
+    if len(query) == len(pairs):
+        return url
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 class SignatureBlindFingerprinter(RequestFingerprinter):
     """Request fingerprints that ignore signature parameters, so dedup and --resume treat a re-signed
-    request (new ``wts``/``w_rid``) as the request it is."""
+    request (new ``wts``/``w_rid``) as the request it is. Kept per request like Scrapy's own: the
+    dupefilter and the scheduler each ask."""
+
+    def __init__(self, crawler=None):
+        super().__init__(crawler)
+        self._fingerprints: WeakKeyDictionary[Request, bytes] = WeakKeyDictionary()
 
     def fingerprint(self, request: Request) -> bytes:
-        return super().fingerprint(request.replace(url=strip_signature(request.url)))
+        if request not in self._fingerprints:
+            url = strip_signature(request.url)
+            unsigned = request if url == request.url else request.replace(url=url)
+            self._fingerprints[request] = super().fingerprint(unsigned)
+        return self._fingerprints[request]
 
 
 class LoginCookiesMiddleware(CookiesMiddleware):

@@ -80,7 +80,7 @@ class StorePipeline:
         self.crawler = crawler
         settings = crawler.settings
         self.db_path = settings.get("GRAYSCAN_DB", store.DEFAULT_DB)
-        self.batch_size = settings.getint("GRAYSCAN_BATCH_SIZE", 100)
+        self.batch_size = settings.getint("GRAYSCAN_BATCH_SIZE", 250)
         self.max_pending = settings.getint("GRAYSCAN_PENDING_BATCHES", 2)
         self.run_id = settings.getint("GRAYSCAN_RUN_ID") or None
         self.lexicon_files = tuple(settings.getlist("GRAYSCAN_LEXICON_FILES"))

@@ -91,6 +91,14 @@ def known_post_ids(db, platform: str) -> set[str]:
     return {r[0] for r in db.execute("SELECT post_id FROM posts WHERE platform = ? AND kind = 'post'", [platform])}
 
 
+def crawl_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """grayscan's crawl settings (crawler/settings.py) with ``overrides`` on top."""
+    settings = Settings()
+    settings.setmodule(default_settings, priority="project")
+    settings.setdict(overrides or {}, priority="cmdline")
+    return settings
+
+
 def crawl(
     jobs: list[CrawlJob],
     db_path: str,
@@ -103,9 +111,7 @@ def crawl(
     db = store.open_db(db_path)
     results: list[CrawlResult] = []
     crawlers: list[Crawler] = []
-    base = Settings()
-    base.setmodule(default_settings, priority="project")
-    base.setdict(overrides or {}, priority="cmdline")
+    base = crawl_settings(overrides)
     process = AsyncCrawlerProcess(base)  # installs the asyncio reactor and logging up front
     # The worker loads the classifier and the full-text segmenter (seconds) while the crawls start.
     start_worker(base)

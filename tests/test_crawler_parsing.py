@@ -64,6 +64,23 @@ def test_parse_fuzzy_time(value, expected):
 
 def test_weibo_time_keeps_china_offset():
     assert parse_weibo_time("Wed Oct 19 23:44:36 +0800 2022") == "2022-10-19T23:44:36+08:00"
+    assert parse_weibo_time("Wed Oct 19 23:44:36 +08:00 2022") == "2022-10-19T23:44:36+08:00"
+    assert parse_weibo_time("Wed Oct 19 23:44:36 -0530 2022") == "2022-10-19T23:44:36-05:30"
+    assert parse_weibo_time("Wed Oct 32 23:44:36 +0800 2022") is None
+
+
+def test_fingerprints_ignore_signatures_only():
+    from scrapy.http import Request
+
+    from crawler.middlewares import SignatureBlindFingerprinter, strip_signature
+
+    fingerprint = SignatureBlindFingerprinter().fingerprint
+    url = "https://api.bilibili.com/x/web-interface/wbi/search/type?keyword=%E5%80%BA&page=2"
+    assert strip_signature(url) == url
+    assert strip_signature(url + "&wts=1700000000&w_rid=abc") == url
+    signed = [Request(url + f"&wts={t}&w_rid={t:x}") for t in (1700000000, 1700000060)]
+    assert fingerprint(signed[0]) == fingerprint(signed[1]) == fingerprint(Request(url))
+    assert fingerprint(Request(url.replace("page=2", "page=3"))) != fingerprint(Request(url))
 
 
 def test_html_text_and_embedded_state():
