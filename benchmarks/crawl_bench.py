@@ -4,12 +4,12 @@ All runs crawl the same local Weibo replica (same pages, same posts, same concur
 each in its own process (the Twisted reactor starts once per process), started one after the other
 and interleaved over ``--rounds`` so background load hits every kind alike; the median of each kind is
 reported. The default 10,000 posts (about 1,000 pages) make each run last seconds, so the rate is the
-steady state rather than the start and the last batches. The plain spider only decodes each JSON page and follows the next page; grayscan's spider
-parses the posts, classifies them and writes posts, accounts, detections, contacts, the full-text
-index and the takedown queue into a fresh SQLite file. Classifier and segmenter loading happen
-before the crawl starts (the worker is awaited once ready) and are not in the crawl time. Each grayscan
-kind runs with each pipeline worker (``GRAYSCAN_WORKER``: a separate process or a thread). Target: grayscan keeps
->= 50% of plain Scrapy's rate.
+steady state rather than the start and the last batches. The plain spider only decodes each JSON page
+and follows the next page; grayscan's spider parses the posts, classifies them and writes posts,
+accounts, detections, contacts, the full-text index and the takedown queue into a fresh SQLite file.
+Classifier and segmenter loading happen before the crawl starts (the worker is awaited once ready)
+and are not in the crawl time. Each grayscan kind runs with each pipeline worker (``GRAYSCAN_WORKER``:
+a separate process or a thread). Target: grayscan keeps >= 50% of plain Scrapy's rate.
 
     python benchmarks/crawl_bench.py                  # both classifiers: bundled model and lexicon-only
     python benchmarks/crawl_bench.py --lexicon-only   # only the lexicon-only classifier

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 import urllib.parse
 from http.cookiejar import Cookie
-from weakref import WeakKeyDictionary
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
@@ -124,19 +123,12 @@ def strip_signature(url: str) -> str:
 
 class SignatureBlindFingerprinter(RequestFingerprinter):
     """Request fingerprints that ignore signature parameters, so dedup and --resume treat a re-signed
-    request (new ``wts``/``w_rid``) as the request it is. Kept per request like Scrapy's own: the
-    dupefilter and the scheduler each ask."""
-
-    def __init__(self, crawler=None):
-        super().__init__(crawler)
-        self._fingerprints: WeakKeyDictionary[Request, bytes] = WeakKeyDictionary()
+    request (new ``wts``/``w_rid``) as the request it is. An unsigned request (the usual case when it is
+    scheduled) is fingerprinted as itself, so Scrapy's per-request cache answers the repeated asks."""
 
     def fingerprint(self, request: Request) -> bytes:
-        if request not in self._fingerprints:
-            url = strip_signature(request.url)
-            unsigned = request if url == request.url else request.replace(url=url)
-            self._fingerprints[request] = super().fingerprint(unsigned)
-        return self._fingerprints[request]
+        url = strip_signature(request.url)
+        return super().fingerprint(request if url == request.url else request.replace(url=url))
 
 
 class LoginCookiesMiddleware(CookiesMiddleware):
