@@ -30,6 +30,8 @@ def _load_classifier(lexicon_files: tuple[str, ...], model_path: str | None, lex
     from classifier import DEFAULT_MODEL, Classifier, ModelError
     from lexicon import LexiconError
 
+    if not lexicon_only:  # a few seconds with nothing on screen would look like a hang
+        console.print(f"loading model {model_path or 'bundled'}…", style="dim")
     try:
         return Classifier(lexicon_files=lexicon_files, model=None if lexicon_only else (model_path or DEFAULT_MODEL))
     except (LexiconError, ModelError) as exc:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from .options import console, db_option, fail, lexicon_option
+from .exitcodes import Exit
+from .options import PLATFORM, SPIDER, console, db_option, fail, lexicon_option
 
 #: Exit status when a platform stopped the crawl (captcha, expired login, rejected signature, rate limit).
 EXIT_STOPPED = 3
@@ -53,7 +54,7 @@ def job_dir(db_path: str, platform: str, config: str | None) -> Path:
 
 
 @click.command()
-@click.argument("platform")
+@click.argument("platform", type=SPIDER)
 @click.option("--keyword", "-k", "keywords", multiple=True, help="Search query (repeatable). "
               "Default: the lexicon's level1 and level2 terms (unless --creator is given).")
 @click.option("--creator", "creators", multiple=True, help="Crawl this creator's posts (repeatable): Weibo uid, "
@@ -98,13 +99,10 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
     """
     from crawler.cookies import CookieFileError, load_cookies
     from crawler.run import CrawlJob, crawl as run_crawl
-    from crawler.spiders import SPIDERS
     from crawler.spiders.generic import ConfigError, load_config
 
     from .progress import crawl_progress
 
-    if platform not in SPIDERS:
-        fail(f"unknown platform {platform!r}; known: {', '.join(sorted(SPIDERS))}")
     if platform == "generic":
         if not config:
             fail("the generic spider needs --config FILE.yaml")
@@ -174,7 +172,7 @@ def capture_evidence(db_path: str, platform: str, hits: list, out_dir: str, base
 
 @click.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--platform", type=click.Choice(["douyin", "kuaishou", "xhs", "weibo", "bilibili", "tieba", "zhihu"]),
+@click.option("--platform", type=PLATFORM,
               help="Platform of the records (default: from a 'platform' field, the file's path, or its columns).")
 @db_option
 @lexicon_option
@@ -212,8 +210,8 @@ def import_(file: str, platform: str | None, db_path: str, lexicon_files: tuple[
     tiers = ", ".join(f"{k.split('/')[1]} {v}" for k, v in sorted(counts.items()) if k.startswith("tier/"))
     console.print(f"imported {counts['stored']} posts ({counts['new']} new; {tiers or 'none'}), "
                   f"{counts['enqueued']} newly queued, {len(report.problems)} skipped")
-    if report.read == 0:
-        raise SystemExit(1)
+    if report.read == 0 or report.problems:
+        raise SystemExit(Exit.FAILED_RECORDS)
 
 
 COMMANDS = [crawl, import_]

@@ -1,12 +1,12 @@
 """The takedown side of grayscan: ``queue``, ``report``, ``recheck``, ``accounts``, ``search``, ``sql``, ``db``.
 
-Thin click commands over ``takedown.*`` (and ``crawler.recheck`` for re-fetching). Tables and
-messages go to stderr; machine-readable output (``--json``, exports) goes to stdout or a file.
+Thin click commands over ``takedown.*`` (and ``crawler.recheck`` for re-fetching). Data goes to
+stdout through ``output.emit`` (a table on a terminal, TSV when piped, ``--format`` to choose);
+messages and progress go to stderr. Every command here works on an existing database.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Callable
@@ -16,24 +16,11 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
-from .options import console, db_option, fail
-
-PLATFORMS_HELP = "weibo, bilibili, douyin, kuaishou, xiaohongshu, tieba, zhihu"
-json_lines_option = click.option("--json", "as_json", is_flag=True, help="Print JSON Lines on stdout, no table.")
-
-
-def _open(db_path: str, read_only: bool = False):
-    from takedown.store import StoreError, open_db
-
-    try:
-        return open_db(db_path, read_only=read_only)
-    except StoreError as exc:
-        fail(str(exc))
-
-
-def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, default=str))
+from .exitcodes import Exit
+from .options import DEFAULT_OUT_DIR, PLATFORM, STATUS, WHEN, console, db_option, fail, open_store
+from .output import emit, format_option, resolve_format, stdout_console
 
 
 def _fit(text: str | None, cells: int) -> str:
@@ -60,11 +47,12 @@ def filter_options(func: Callable) -> Callable:
     """The queue filters shared by list, accept and reject."""
     for option in reversed(
         [
-            click.option("--status", help="Only items in this status (detected, accepted, submitted, removed, ...)."),
-            click.option("--platform", help=f"Only this platform ({PLATFORMS_HELP})."),
+            click.option("--status", type=STATUS, help="Only items in this status."),
+            click.option("--platform", type=PLATFORM, help="Only this platform."),
             click.option("--tier", type=click.Choice(["level1", "level2"]), help="Only this tier."),
-            click.option("--since", help="Only items queued on or after this date (YYYY-MM-DD)."),
-            click.option("--until", help="Only items queued on or before this date (YYYY-MM-DD)."),
+            click.option("--since", type=WHEN, help="Only items queued on or after this date or time "
+                         "(2026-11-20, 2026-11-20T08:00, yesterday, or an age: 7d, 12h, 2w)."),
+            click.option("--until", type=WHEN, help="Only items queued on or before this date or time (same forms)."),
             click.option("--account", help="Only posts by this account (id or nickname)."),
             click.option("--batch", "batch_id", help="Only items of this report batch."),
         ]
@@ -84,30 +72,35 @@ def queue() -> None:
     """Review the takedown queue: list, show, accept, reject, submit, mark, export-labels."""
 
 
+QUEUE_COLUMNS = ["id", "status", "tier", "platform", "created_at", "author_id", "author_name", "url", "title", "text"]
+
+
 @queue.command("list")
 @db_option
 @filter_options
 @click.option("--limit", type=int, default=50, show_default=True, help="At most this many items (0: all).")
-@json_lines_option
-def queue_list(db_path: str, limit: int, as_json: bool, **filters: Any) -> None:
+@format_option
+def queue_list(db_path: str, limit: int, fmt: str | None, as_json: bool, **filters: Any) -> None:
     """List queue items, newest first.
 
-    Example: grayscan queue list --status detected --platform weibo --tier level1 --since 2026-11-01
+    Example: grayscan queue list --status detected --platform weibo --tier level1 --since 7d
     """
     from takedown.queue import counts, select
 
-    db = _open(db_path)
-    try:
-        rows = select(db, _filters(**filters), limit=limit or None)
-    except ValueError as exc:
-        fail(str(exc))
-    if as_json:
-        for row in rows:
-            _echo_json(row)
-        return
+    fmt = resolve_format(fmt, as_json)
+    db = open_store(db_path)
+    rows = select(db, _filters(**filters), limit=limit or None)
+    emit(rows, fmt, QUEUE_COLUMNS, table=lambda: _queue_table(rows))
+    console.print(f"{len(rows)} shown; queue: " + "  ".join(f"{status} {n}" for status, n in counts(db).items() if n),
+                  style="dim")
+
+
+def _queue_table(rows: list[dict[str, Any]]) -> Table:
+    """One line per item; the excerpt takes the width the other columns leave."""
+    width = stdout_console.width
     table = Table(title=f"takedown queue — {len(rows)} shown", title_justify="left")
     columns = {"id": "bold", "status": "cyan", "tier": "", "platform": "", "queued": "dim", "account": ""}
-    if console.width < 100:  # narrow terminal: the queue date is the first thing to go
+    if width < 100:  # narrow terminal: the queue date is the first thing to go
         del columns["queued"]
     cells = [
         {"id": str(row["id"]), "status": row["status"], "tier": row["tier"], "platform": row["platform"],
@@ -115,59 +108,84 @@ def queue_list(db_path: str, limit: int, as_json: bool, **filters: Any) -> None:
         for row in rows
     ]
     used = sum(max([len(c) if c != "account" else 10] + [len(r[c]) for r in cells]) for c in columns if c != "account")
-    # The excerpt takes what the other columns leave, so each item stays on one line.
-    excerpt_cells = max(16, console.width - used - 10 - 3 * (len(columns) + 1) - 1)
+    excerpt_cells = max(16, width - used - 10 - 3 * (len(columns) + 1) - 1)
     for column, style in columns.items():
         table.add_column(column, style=style, no_wrap=True)
     table.add_column("excerpt", no_wrap=True)
     for row, cell in zip(rows, cells, strict=True):
         cell["tier"] = f"[{'red' if row['tier'] == 'level1' else 'yellow'}]{row['tier']}[/]"
+        cell["account"] = cell["account"].replace("[", r"\[")
         table.add_row(*(cell[c] for c in columns), _fit(row["text"] or row["title"], excerpt_cells).replace("[", r"\["))
-    console.print(table)
-    console.print("  ".join(f"{status} {n}" for status, n in counts(db).items() if n), style="dim")
+    return table
 
 
 @queue.command("show")
 @db_option
 @click.argument("item_id", type=int)
-def queue_show(db_path: str, item_id: int) -> None:
-    """Show one queue item: post, detection, contacts, evidence, history and rechecks."""
-    from rich.markup import escape
+@format_option
+def queue_show(db_path: str, item_id: int, fmt: str | None, as_json: bool) -> None:
+    """Show one queue item: post, detection, contacts, evidence, history and rechecks.
 
+    As TSV or CSV: one field and its value per line; as JSON: one object.
+    """
     from takedown.queue import as_json_list, history, item, rechecks
 
-    db = _open(db_path)
+    fmt = resolve_format(fmt, as_json)
+    db = open_store(db_path)
     row = item(db, item_id)
     if row is None:
         fail(f"no queue item {item_id}")
-    console.rule(f"#{row['id']} {row['status']} · {row['tier']} · score {row['score']}")
-    console.print(f"post     {row['platform']} {row['post_id']}  {escape(row['url'] or '')}")
-    console.print(f"account  {escape(row['author_name'] or '')} (id {row['author_id']}) {escape(row['homepage_url'] or '')}")
-    console.print(f"queued   {row['created_at']}   published {row['published_at'] or '?'}")
-    if row["batch_id"]:
-        console.print(f"submitted {row['submitted_at']} via {escape(row['channel'] or '')} batch {row['batch_id']}"
-                      f" ticket {row['ticket_id'] or '-'}")
-    if row["reappeared_from"]:
-        console.print(f"[magenta]reappearance of removed item #{row['reappeared_from']}[/magenta]")
-    for reason in as_json_list(row["reasons"]):
-        console.print(f"reason   {escape(reason)}")
-    terms = dict.fromkeys(m.get("term") for m in as_json_list(row["matches"]) if m.get("term"))
+    detail = {
+        **row,
+        "reasons": as_json_list(row["reasons"]),
+        "matches": as_json_list(row["matches"]),
+        "contacts": list(db.query("SELECT type, value FROM contacts WHERE platform = ? AND post_id = ?",
+                                  [row["platform"], row["post_id"]])),
+        "evidence": list(db.query("SELECT kind, path, sha256, captured_at FROM evidence WHERE platform = ? "
+                                  "AND post_id = ?", [row["platform"], row["post_id"]])),
+        "history": history(db, item_id),
+        "rechecks": rechecks(db, item_id),
+    }
+    if fmt == "table":
+        _print_item(detail)
+    elif fmt in ("tsv", "csv"):
+        emit([{"field": k, "value": v} for k, v in detail.items()], fmt, ["field", "value"])
+    else:
+        emit([detail], fmt, list(detail))
+
+
+def _print_item(detail: dict[str, Any]) -> None:
+    """One queue item for a person reading it on a terminal."""
+    from rich.markup import escape
+
+    out = stdout_console
+    out.rule(f"#{detail['id']} {detail['status']} · {detail['tier']} · score {detail['score']}")
+    out.print(f"post     {detail['platform']} {escape(detail['post_id'])}  {escape(detail['url'] or '')}")
+    out.print(f"account  {escape(detail['author_name'] or '')} (id {escape(detail['author_id'] or '')}) "
+              f"{escape(detail['homepage_url'] or '')}")
+    out.print(f"queued   {detail['created_at']}   published {escape(detail['published_at'] or '?')}")
+    if detail["batch_id"]:
+        out.print(f"submitted {detail['submitted_at']} via {escape(detail['channel'] or '')} batch "
+                  f"{escape(detail['batch_id'])} ticket {escape(detail['ticket_id'] or '-')}")
+    if detail["reappeared_from"]:
+        out.print(f"[magenta]reappearance of removed item #{detail['reappeared_from']}[/magenta]")
+    for reason in detail["reasons"]:
+        out.print(f"reason   {escape(reason)}")
+    terms = dict.fromkeys(m.get("term") for m in detail["matches"] if m.get("term"))
     if terms:
-        console.print("terms    " + escape("、".join(terms)))
-    for contact in db.query("SELECT type, value FROM contacts WHERE platform = ? AND post_id = ?",
-                            [row["platform"], row["post_id"]]):
-        console.print(f"contact  {contact['type']} {escape(contact['value'])}")
-    for ev in db.query("SELECT kind, sha256, captured_at FROM evidence WHERE platform = ? AND post_id = ?",
-                       [row["platform"], row["post_id"]]):
-        console.print(f"evidence {ev['kind']} {ev['captured_at']} sha256 {ev['sha256']}")
-    console.rule("text", style="dim")
-    console.print((row["title"] + "\n" if row["title"] else "") + (row["text"] or ""), markup=False)
-    console.rule("history", style="dim")
-    for event in history(db, item_id):
-        console.print(f"{event['at']}  {event['from_status'] or '-'} → {event['to_status']}  by {escape(event['actor'])}"
-                      + (f": {escape(event['note'])}" if event["note"] else ""))
-    for check in rechecks(db, item_id):
-        console.print(f"{check['checked_at']}  recheck {check['outcome']} ({check['marker'] or check['note'] or ''})")
+        out.print("terms    " + escape("、".join(terms)))
+    for contact in detail["contacts"]:
+        out.print(f"contact  {contact['type']} {escape(contact['value'])}")
+    for ev in detail["evidence"]:
+        out.print(f"evidence {ev['kind']} {ev['captured_at']} sha256 {ev['sha256']}")
+    out.rule("text", style="dim")
+    out.print((detail["title"] + "\n" if detail["title"] else "") + (detail["text"] or ""), markup=False)
+    out.rule("history", style="dim")
+    for event in detail["history"]:
+        out.print(f"{event['at']}  {event['from_status'] or '-'} → {event['to_status']}  by {escape(event['actor'])}"
+                  + (f": {escape(event['note'])}" if event["note"] else ""))
+    for check in detail["rechecks"]:
+        out.print(f"{check['checked_at']}  recheck {check['outcome']} ({escape(check['marker'] or check['note'] or '')})")
 
 
 def _targets(db, item_ids: tuple[int, ...], filters, from_statuses: tuple[str, ...]) -> list[int]:
@@ -186,28 +204,43 @@ def _targets(db, item_ids: tuple[int, ...], filters, from_statuses: tuple[str, .
 
 
 def _apply(db_path: str, item_ids: tuple[int, ...], filters: dict[str, Any], from_statuses: tuple[str, ...],
-           dry_run: bool, verb: str, change: Callable[[Any, int], str]) -> None:
-    """Apply ``change`` to each target item, reporting each refusal; exit 1 if any was refused."""
-    from takedown.queue import TransitionError
+           dry_run: bool, verb: str, change: Callable[[Any, int], str | None]) -> None:
+    """Apply ``change`` to each target item and report each outcome.
 
-    db = _open(db_path)
+    ``change`` returns the item's new status, or None when the item already was there (a repeated
+    decision changes nothing). An id with no item is bad input: nothing changes, exit 2. A refused
+    move is reported and the others go on; exit 1 if any was refused.
+    """
+    from takedown.queue import TransitionError, item
+
+    db = open_store(db_path)
     targets = _targets(db, item_ids, _filters(**filters), from_statuses)
+    missing = [i for i in targets if item(db, i) is None]
+    if missing:
+        fail(f"no queue item {', '.join(f'#{i}' for i in missing)}; nothing changed")
     if not targets:
         console.print(f"[yellow]no items to {verb}[/yellow]")
         return
     if dry_run:
         console.print(f"would {verb} {len(targets)} items: " + " ".join(f"#{i}" for i in targets))
         return
-    refused = 0
+    done = unchanged = refused = 0
     for item_id in targets:
         try:
-            console.print(f"#{item_id} → {change(db, item_id)}")
+            status = change(db, item_id)
         except TransitionError as exc:
             refused += 1
             console.print(f"[red]refused:[/red] {exc}")
-    console.print(f"{verb}: {len(targets) - refused} done, {refused} refused")
+            continue
+        if status is None:
+            unchanged += 1
+            console.print(f"#{item_id} is already {item(db, item_id)['status']}: nothing changed")
+        else:
+            done += 1
+            console.print(f"#{item_id} → {status}")
+    console.print(f"{verb}: {done} done, {unchanged} unchanged, {refused} refused")
     if refused:
-        raise SystemExit(1)
+        raise SystemExit(Exit.FAILED_RECORDS)
 
 
 def _decision_command(name: str, to_status: str, from_statuses: tuple[str, ...], summary: str):
@@ -224,8 +257,7 @@ def _decision_command(name: str, to_status: str, from_statuses: tuple[str, ...],
         from takedown.queue import transition
 
         def change(db, item_id):
-            transition(db, item_id, to_status, actor=actor, note=note)
-            return to_status
+            return to_status if transition(db, item_id, to_status, actor=actor, note=note) else None
 
         _apply(db_path, item_ids, filters, from_statuses, dry_run, name, change)
 
@@ -255,9 +287,9 @@ def queue_submit(db_path: str, item_ids: tuple[int, ...], channel: str | None, t
         if row and row["status"] in ("submitted", "removed", "rejected_by_platform", "no_response") and ticket_id:
             set_ticket(db, item_id, ticket_id, actor=actor)
             return f"{row['status']} (ticket {ticket_id})"
-        submit(db, item_id, channel=channel or default_channel(row["platform"] if row else None), actor=actor,
-               ticket_id=ticket_id, note=note)
-        return "submitted"
+        submitted = submit(db, item_id, channel=channel or default_channel(row["platform"]), actor=actor,
+                           ticket_id=ticket_id, note=note)
+        return "submitted" if submitted else None
 
     _apply(db_path, item_ids, {}, (), False, "submit", change)
 
@@ -275,8 +307,7 @@ def queue_mark(db_path: str, item_ids: tuple[int, ...], to_status: str, actor: s
     from takedown.queue import transition
 
     def change(db, item_id):
-        transition(db, item_id, to_status, actor=actor, note=note)
-        return to_status
+        return to_status if transition(db, item_id, to_status, actor=actor, note=note) else None
 
     _apply(db_path, item_ids, {}, (), False, "mark", change)
 
@@ -289,7 +320,7 @@ def queue_export_labels(db_path: str, output: str) -> None:
     """Write reviewers' accept/reject decisions as labelled training records (JSON Lines)."""
     from takedown.queue import label_records
 
-    records = list(label_records(_open(db_path)))
+    records = list(label_records(open_store(db_path)))
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if output == "-":
         sys.stdout.write(lines)
@@ -307,9 +338,9 @@ def queue_export_labels(db_path: str, output: str) -> None:
 
 @click.command()
 @db_option
-@click.option("--platform", help="Only this platform (otherwise one batch per platform).")
-@click.option("--since", help="Only items queued on or after this date (YYYY-MM-DD).")
-@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
+@click.option("--platform", type=PLATFORM, help="Only this platform (otherwise one batch per platform).")
+@click.option("--since", type=WHEN, help="Only items queued on or after this date or time (2026-11-20, 7d, ...).")
+@click.option("--out", "out_dir", default=DEFAULT_OUT_DIR, show_default=True, type=click.Path(file_okay=False),
               help="Directory for the report files.")
 @click.option("--channel", help="Report channel recorded on the items (default: the platform's report form).")
 @click.option("--pdf", is_flag=True, help="Also write a PDF (WeasyPrint).")
@@ -321,7 +352,7 @@ def report(db_path: str, platform: str | None, since: str | None, out_dir: str, 
     their items become submitted with the batch id."""
     from takedown.report import write_report, write_reports
 
-    db = _open(db_path)
+    db = open_store(db_path)
     if draft:
         batches = [write_report(db, out_dir, platform=platform, since=since, statuses=("detected", "accepted"),
                                 draft=True, actor=actor, pdf=pdf)]
@@ -340,26 +371,26 @@ def report(db_path: str, platform: str | None, since: str | None, out_dir: str, 
 
 @click.command()
 @db_option
-@click.option("--platform", help="Only this platform.")
+@click.option("--platform", type=PLATFORM, help="Only this platform.")
 @click.option("--id", "ids", type=int, multiple=True, help="Only this queue item (repeatable).")
 @click.option("--limit", type=int, help="At most this many items (least recently checked first).")
 @click.option("--base-url", help="Fetch from this replica instead of the platforms (e.g. http://127.0.0.1:8000).")
 @click.option("--no-response-days", type=int, default=14, show_default=True,
               help="Items still up this long after submission become no_response.")
-@json_lines_option
+@click.option("--json", "as_json", is_flag=True, help="Print each result as JSON Lines on stdout.")
 def recheck(db_path: str, platform: str | None, ids: tuple[int, ...], limit: int | None, base_url: str | None,
             no_response_days: int, as_json: bool) -> None:
     """Re-fetch submitted items and mark them removed (404/410 or the platform's deleted page) or still up."""
     from crawler.recheck import run_recheck
 
-    _open(db_path).close()
+    open_store(db_path).close()
     done = 0
 
     def on_result(result: dict[str, Any]) -> None:
         nonlocal done
         done += 1
         if as_json:
-            _echo_json(result)
+            emit([result], "jsonl", list(result))
         change = f" → {result['new_status']}" if result.get("new_status") else ""
         console.print(f"[{done}] #{result['queue_id']} {result['outcome']} ({result['marker'] or result.get('note')})"
                       f"{change}")
@@ -374,7 +405,7 @@ def recheck(db_path: str, platform: str | None, ids: tuple[int, ...], limit: int
                   + (" · status changes: " + ", ".join(f"{k} {v}" for k, v in summary.new_statuses.items())
                      if summary.new_statuses else ""))
     if len(summary.results) < summary.targets:
-        fail(f"{summary.targets - len(summary.results)} items got no result; run again", code=1)
+        fail(f"{summary.targets - len(summary.results)} items got no result; run again", code=Exit.FAILED_RECORDS)
 
 
 # ---- accounts -----------------------------------------------------------------------------------
@@ -420,7 +451,7 @@ def accounts_export(db_path: str, fmt: str, hashed: bool, key_file: str | None, 
     if key_file and not hashed:
         fail("--key-file is only used with --hashed")
     key = _key(key_file)
-    db = _open(db_path)
+    db = open_store(db_path)
     refresh_clusters(db)
     entries = list_entries(offending_accounts(db), key=key)
     text = {"csv": lambda: to_csv(entries), "json": lambda: to_json(entries, producer),
@@ -441,7 +472,7 @@ def accounts_import(db_path: str, file: str, source: str) -> None:
     from takedown.accounts import ListError, import_list
 
     try:
-        summary = import_list(_open(db_path), file, source)
+        summary = import_list(open_store(db_path), file, source)
     except ListError as exc:
         fail(str(exc))
     console.print(f"{source}: {summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
@@ -455,49 +486,56 @@ def accounts_import(db_path: str, file: str, source: str) -> None:
 @click.option("--phones", "phones_file", required=True, type=click.File(encoding="utf-8-sig"),
               help="One phone number (or a hashed number from a hashed list) per line; '-' for stdin.")
 @key_file_option
-@json_lines_option
-def accounts_match(db_path: str, phones_file, key_file: str | None, as_json: bool) -> None:
+@format_option
+def accounts_match(db_path: str, phones_file, key_file: str | None, fmt: str | None, as_json: bool) -> None:
     """Say which numbers (e.g. callers behind complaints) appear as contacts in ads or on shared lists."""
     from takedown.accounts import match_phones
 
-    results = match_phones(_open(db_path), phones_file, key=_key(key_file))
-    if as_json:
-        for match in results:
-            _echo_json({**asdict(match), "found": match.found})
-        return
-    table = Table(title="phone matches", title_justify="left")
-    for column in ("input", "E.164", "in ads", "on lists", "accounts / note"):
-        table.add_column(column, overflow="fold")
+    fmt = resolve_format(fmt, as_json)
+    results = match_phones(open_store(db_path), phones_file, key=_key(key_file))
+    rows = []
     for m in results:
-        accounts_seen = sorted({f"{a['platform']}:{a['account_name'] or a['account_id']}" for a in m.ads}
-                               | {f"{e['source']}/{e['platform']}" for e in m.lists})
-        table.add_row(m.input, m.e164 or "", str(len(m.ads)), str(len(m.lists)),
-                      m.error or m.note or ", ".join(accounts_seen), style="bold red" if m.found else "")
-    console.print(table)
-    found = sum(m.found for m in results)
+        seen = sorted({f"{a['platform']}:{a['account_name'] or a['account_id']}" for a in m.ads}
+                      | {f"{e['source']}/{e['platform']}" for e in m.lists})
+        rows.append({**asdict(m), "found": m.found, "in_ads": len(m.ads), "on_lists": len(m.lists),
+                     "seen": m.error or m.note or ", ".join(seen)})
+
+    def table() -> Table:
+        table = Table(title="phone matches", title_justify="left")
+        for column in ("input", "E.164", "in ads", "on lists", "accounts / note"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(Text(str(row[c] or "")) for c in ("input", "e164", "in_ads", "on_lists", "seen")),
+                          style="bold red" if row["found"] else "")
+        return table
+
+    emit(rows, fmt, ["input", "e164", "found", "in_ads", "on_lists", "seen"], table=table)
     bad = sum(bool(m.error) for m in results)
-    console.print(f"{found} of {len(results)} numbers found" + (f"; {bad} unreadable" if bad else ""))
+    console.print(f"{sum(m.found for m in results)} of {len(results)} numbers found"
+                  + (f"; {bad} unreadable" if bad else ""))
 
 
 @accounts.command("clusters")
 @db_option
-@json_lines_option
-def accounts_clusters(db_path: str, as_json: bool) -> None:
+@format_option
+def accounts_clusters(db_path: str, fmt: str | None, as_json: bool) -> None:
     """Group offending accounts linked by shared contacts or near-duplicate ad templates."""
     from takedown.clusters import refresh_clusters
 
-    clusters = refresh_clusters(_open(db_path))
-    if as_json:
+    fmt = resolve_format(fmt, as_json)
+    clusters = refresh_clusters(open_store(db_path))
+    rows = [asdict(c) for c in clusters]
+
+    def table() -> Table:
+        table = Table(title=f"{len(clusters)} clusters", title_justify="left")
+        for column in ("cluster", "accounts", "shared contacts", "template links"):
+            table.add_column(column, overflow="fold")
         for c in clusters:
-            _echo_json(asdict(c))
-        return
-    table = Table(title=f"{len(clusters)} clusters", title_justify="left")
-    for column in ("cluster", "accounts", "shared contacts", "template links"):
-        table.add_column(column, overflow="fold")
-    for c in clusters:
-        table.add_row(c.cluster_id, "\n".join(f"{p}:{a}" for p, a in c.accounts),
-                      "\n".join(f"{t} {v}" for t, v in c.shared_contacts), str(c.template_links))
-    console.print(table)
+            table.add_row(c.cluster_id, Text("\n".join(f"{p}:{a}" for p, a in c.accounts)),
+                          Text("\n".join(f"{t} {v}" for t, v in c.shared_contacts)), str(c.template_links))
+        return table
+
+    emit(rows, fmt, ["cluster_id", "accounts", "shared_contacts", "template_links"], table=table)
 
 
 @accounts.command("keygen")
@@ -522,61 +560,65 @@ def accounts_keygen(output: str) -> None:
 @click.command()
 @db_option
 @click.argument("query")
-@click.option("--platform", help="Only this platform.")
+@click.option("--platform", type=PLATFORM, help="Only this platform.")
 @click.option("--tier", type=click.Choice(["level1", "level2", "none"]), help="Only posts tiered so.")
 @click.option("--limit", type=int, default=20, show_default=True)
 @click.option("--raw", is_flag=True, help="Pass QUERY to SQLite FTS5 unchanged (OR, NOT, NEAR, prefix*).")
-@json_lines_option
+@format_option
 def search(db_path: str, query: str, platform: str | None, tier: str | None, limit: int, raw: bool,
-           as_json: bool) -> None:
+           fmt: str | None, as_json: bool) -> None:
     """Full-text search of stored posts; Chinese works (jieba-segmented index): grayscan search 贷款"""
     from takedown.search import search_posts
 
+    fmt = resolve_format(fmt, as_json)
     try:
-        rows = search_posts(_open(db_path), query, platform=platform, tier=tier, limit=limit, raw=raw)
+        rows = search_posts(open_store(db_path), query, platform=platform, tier=tier, limit=limit, raw=raw)
     except ValueError as exc:
         fail(str(exc))
-    if as_json:
+
+    def table() -> Table:
+        table = Table(title=f"{len(rows)} posts matching {query}", title_justify="left")
+        for column in ("platform", "post", "tier", "queue", "account", "snippet"):
+            table.add_column(column, overflow="fold")
         for row in rows:
-            _echo_json(row)
-        return
-    table = Table(title=f"{len(rows)} posts matching {query}", title_justify="left")
-    for column in ("platform", "post", "tier", "queue", "account", "snippet"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        queue_state = f"#{row['queue_id']} {row['queue_status']}" if row["queue_id"] else ""
-        table.add_row(row["platform"], row["post_id"], row["tier"] or "", queue_state,
-                      _one_line(row["author_name"], 16), row["snippet"].replace("[", r"\["))
-    console.print(table)
+            queue_state = f"#{row['queue_id']} {row['queue_status']}" if row["queue_id"] else ""
+            table.add_row(row["platform"], Text(row["post_id"]), row["tier"] or "", queue_state,
+                          Text(_one_line(row["author_name"], 16)), Text(row["snippet"]))
+        return table
+
+    emit(rows, fmt, ["platform", "post_id", "tier", "score", "queue_id", "queue_status", "author_name", "url",
+                     "snippet"], table=table)
+    if fmt != "table":
+        console.print(f"{len(rows)} posts matching {query}" + (f" (--limit {limit} reached)" if len(rows) == limit
+                                                                else ""), markup=False)
 
 
 @click.command()
 @db_option
 @click.argument("statement")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-def sql(db_path: str, statement: str, fmt: str) -> None:
+@format_option
+def sql(db_path: str, statement: str, fmt: str | None, as_json: bool) -> None:
     """Run one SQL statement on a read-only connection: grayscan sql "SELECT platform, count(*) FROM posts GROUP BY 1" """
     from takedown.search import run_sql
     from takedown.store import StoreError
 
+    fmt = resolve_format(fmt, as_json)
+    open_store(db_path, read_only=True).close()  # a missing file: the same message as every command
     try:
         columns, rows = run_sql(db_path, statement)
     except StoreError as exc:
         fail(str(exc))
-    if fmt == "json":
-        for row in rows:
-            _echo_json(dict(zip(columns, row, strict=True)))
-    elif fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    else:
+    records = [dict(zip(columns, row, strict=True)) for row in rows]
+
+    def table() -> Table:
         table = Table(title=f"{len(rows)} rows", title_justify="left")
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:
-            table.add_row(*("" if v is None else _one_line(str(v), 80).replace("[", r"\[") for v in row))
-        console.print(table)
+            table.add_row(*(Text("" if v is None else _one_line(str(v), 80)) for v in row))
+        return table
+
+    emit(records, fmt, columns, table=table)
 
 
 @click.group()
@@ -586,23 +628,30 @@ def db() -> None:
 
 @db.command("stats")
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def db_stats(db_path: str, as_json: bool) -> None:
-    """Rows per table, posts per platform, tiers and queue states."""
+@format_option
+def db_stats(db_path: str, fmt: str | None, as_json: bool) -> None:
+    """Rows per table, posts per platform, tiers and queue states: one row per (section, name, count)."""
     from takedown.store import stats
 
-    figures = stats(_open(db_path))
-    if as_json:
-        click.echo(json.dumps(figures, ensure_ascii=False, indent=1))
-        return
-    console.print(f"{db_path}: schema version {figures['schema_version']}")
-    for title in ("tables", "posts_by_platform", "tiers", "queue"):
-        table = Table(title=title)
-        table.add_column("name")
-        table.add_column("count", justify="right")
-        for name, count in figures[title].items():
-            table.add_row(str(name), str(count))
-        console.print(table)
+    fmt = resolve_format(fmt, as_json)
+    figures = stats(open_store(db_path))
+    sections = ("tables", "posts_by_platform", "tiers", "queue")
+    rows = [{"section": "schema", "name": "version", "count": figures["schema_version"]}]
+    rows += [{"section": section, "name": name, "count": count}
+             for section in sections for name, count in figures[section].items()]
+
+    def table() -> Table:
+        table = Table(title=f"{db_path}: schema version {figures['schema_version']}", title_justify="left")
+        for column, justify in (("section", "left"), ("name", "left"), ("count", "right")):
+            table.add_column(column, justify=justify)
+        for section in sections:
+            for name, count in figures[section].items():
+                table.add_row(section, Text(str(name)), str(count))
+            if figures[section]:
+                table.add_section()
+        return table
+
+    emit(rows, fmt, ["section", "name", "count"], table=table)
 
 
 @db.command("metadata")

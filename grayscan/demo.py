@@ -47,9 +47,11 @@ def serve_replica(port: int) -> None:
 class DemoResult:
     db_path: Path
     base_url: str
-    crawled: dict[str, int]
+    crawled: dict[str, int]  # platform -> distinct posts stored
     stats: dict
     report: ReportBatch
+    #: platform -> items the spider yielded; a post that several demo keywords find is yielded once per keyword
+    found: dict[str, int]
 
 
 def run_demo(db_path: str | Path, out_dir: str | Path, *, on_item=None, on_response=None) -> DemoResult:
@@ -62,4 +64,5 @@ def run_demo(db_path: str | Path, out_dir: str | Path, *, on_item=None, on_respo
         )
     db = store.open_db(db_path)
     batch = write_report(db, out_dir, statuses=("detected", "accepted"), draft=True)
-    return DemoResult(Path(db_path), server.base_url, {r.platform: r.stored for r in results}, store.stats(db), batch)
+    return DemoResult(Path(db_path), server.base_url, {r.platform: r.stored for r in results}, store.stats(db), batch,
+                      {r.platform: int(r.stats.get("item_scraped_count", 0)) for r in results})

@@ -1,14 +1,23 @@
-"""Options and output helpers shared by every grayscan command."""
+"""Options, value types and messages shared by every grayscan command."""
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 import click
 from rich.console import Console
 
-#: Human-facing output goes to stderr so stdout stays clean for JSON Lines pipes.
+from .exitcodes import Exit
+
+#: Messages and progress go to stderr so stdout carries only data (see ``output``).
 console = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay whole: paths can be pasted
+
+#: Where the demo and ``grayscan report`` write report files unless told otherwise.
+DEFAULT_OUT_DIR = "grayscan-out"
 
 db_option = click.option(
     "--db",
@@ -28,7 +37,98 @@ lexicon_option = click.option(
 )
 
 
-def fail(message: str, code: int = 2) -> None:
-    """Print a clear error and exit with ``code``."""
+def fail(message: str, code: int = Exit.USAGE) -> NoReturn:
+    """Print a clear error and exit with ``code`` (bad usage or missing input unless told otherwise)."""
     console.print(f"[red]error:[/red] {message}")
-    raise SystemExit(code)
+    raise SystemExit(int(code))
+
+
+def open_store(db_path: str, *, read_only: bool = False):
+    """The existing database at ``db_path``; a missing one is an error (exit 2) and nothing is created.
+
+    Only ``crawl``, ``import`` and ``demo`` create a database.
+    """
+    from takedown.store import MissingDatabase, StoreError, open_db
+
+    try:
+        return open_db(db_path, read_only=read_only, create=False)
+    except MissingDatabase as exc:
+        fail(f"{exc}; give --db or set GRAYSCAN_DB, or create one with `grayscan crawl`, `grayscan import` "
+             "or `grayscan demo`")
+    except StoreError as exc:
+        fail(str(exc))
+
+
+class RegistryChoice(click.Choice):
+    """A ``click.Choice`` whose values come from a registry, imported only when a value or --help needs them
+    (the queue's statuses live next to the lifecycle, whose module takes a while to import)."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        self._load = load
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._load())
+
+    @choices.setter
+    def choices(self, _value) -> None:  # click.Choice.__init__ assigns; the registry stays the source
+        pass
+
+
+def _platforms() -> Sequence[str]:
+    from crawler.spiders import PLATFORMS
+
+    return PLATFORMS
+
+
+def _spiders() -> Sequence[str]:
+    from crawler.spiders import SPIDERS
+
+    return tuple(SPIDERS)
+
+
+def _statuses() -> Sequence[str]:
+    from takedown.queue import STATUSES
+
+    return STATUSES
+
+
+#: The platforms grayscan has spiders for (the spiders' registry).
+PLATFORM = RegistryChoice(_platforms)
+#: What ``grayscan crawl`` can crawl: the platforms, and ``generic`` (configured by a YAML file).
+SPIDER = RegistryChoice(_spiders)
+#: The takedown queue's statuses.
+STATUS = RegistryChoice(_statuses)
+
+
+class When(click.ParamType):
+    """A point in time for ``--since`` / ``--until``: an ISO date or time, ``today``, ``yesterday``, or an age
+    such as ``7d``, ``12h``, ``2w``, ``30m`` (that long before now). Converts to the ISO text the store
+    compares against: a date stays a date (a whole day); anything else becomes a UTC time."""
+
+    name = "when"
+    FORMS = "an ISO date (2026-11-20), an ISO time (2026-11-20T08:00), today, yesterday, or an age like 7d, 12h, 2w, 30m"
+    _AGE = re.compile(r"^(\d+)\s*([mhdw])$")
+    _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+    def convert(self, value, param, ctx) -> str:
+        text = str(value).strip().lower()
+        today = datetime.now(UTC).date()
+        if text in ("today", "yesterday"):
+            return (today - timedelta(days=text == "yesterday")).isoformat()
+        age = self._AGE.match(text)
+        if age:
+            moment = datetime.now(UTC) - timedelta(**{self._UNITS[age[2]]: int(age[1])})
+            return moment.replace(microsecond=0).isoformat()
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                return datetime.strptime(text, "%Y-%m-%d").date().isoformat()
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a date or time; use {self.FORMS}", param, ctx)
+        moment = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
+        return moment.replace(microsecond=0).isoformat()
+
+
+WHEN = When()

@@ -13,13 +13,16 @@ from .options import console
 
 @contextmanager
 def crawl_progress(platforms: list[str]) -> Iterator[tuple]:
-    """Yields (on_item, on_response) callbacks that update one progress line per platform."""
+    """Yields (on_item, on_response) callbacks that update one progress line per platform.
+
+    It counts the items the spiders yield: a post that two keywords find counts twice, so the
+    count can exceed the distinct posts stored (the commands say both when the crawl ends)."""
     items: Counter[str] = Counter()
     pages: Counter[str] = Counter()
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
-        TextColumn("{task.fields[pages]} pages · {task.fields[items]} posts"),
+        TextColumn("{task.fields[pages]} pages · {task.fields[items]} items"),
         TimeElapsedColumn(),
         console=console,
         transient=False,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import IO, Any
 
 FORMATS = ("auto", "jsonl", "text", "csv")
+#: The "id" of a JSON line too broken to parse, so its error object still names the record.
+_ID_IN_BROKEN_JSON = re.compile(r'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
 
 
 @dataclass
@@ -92,14 +95,26 @@ def read_records(stream: IO[str], fmt: str = "auto", path: str = "-") -> Iterato
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield Record(number, error=f"malformed JSON: {exc.msg} at column {exc.colno}")
+            where = "column" if exc.msg.endswith(" at") else "at column"  # "Unterminated string starting at"
+            yield Record(number, _id_of_broken(line), f"malformed JSON: {exc.msg} {where} {exc.colno}")
             continue
         if not isinstance(data, dict):
             yield Record(number, error=f"expected a JSON object, got {type(data).__name__}")
         elif not isinstance(data.get("text"), str):
-            yield Record(number, error="missing 'text' (a string)")
+            yield Record(number, {"id": data.get("id")}, "missing 'text' (a string)")
         else:
             yield Record(number, data)
+
+
+def _id_of_broken(line: str) -> dict[str, Any] | None:
+    """``{"id": ...}`` when a line that is not valid JSON still shows its record's id."""
+    found = _ID_IN_BROKEN_JSON.search(line)
+    if not found:
+        return None
+    try:
+        return {"id": json.loads(found[1])}
+    except json.JSONDecodeError:
+        return None
 
 
 def _read_csv(lines: Iterator[str]) -> Iterator[Record]:
@@ -133,7 +148,8 @@ def result_object(record: Record, result: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_object(record: Record) -> dict[str, Any]:
-    return {"id": None, "line": record.line, "error": record.error}
+    """The output object of a record that could not be read: its id (when it shows one), line and error."""
+    return {"id": (record.data or {}).get("id"), "line": record.line, "error": record.error}
 
 
 def write_json_line(stream: IO[str], obj: dict[str, Any]) -> None:
@@ -169,6 +185,7 @@ def transform_records(
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from .exitcodes import Exit
     from .options import console, fail
 
     errors = total = 0
@@ -195,6 +212,8 @@ def transform_records(
         except ValueError as exc:
             fail(str(exc))
     if output_path != "-":
-        console.print(f"{verb} {total - errors} records into {output_path}" + (f", {errors} errors" if errors else ""))
+        console.print(f"{verb} {total - errors} records into {output_path}")
     if errors:
-        raise SystemExit(1)
+        console.print(f"[red]{errors} of {total} records failed[/red] (their error objects, with line numbers, "
+                      "are in the output)")
+        raise SystemExit(Exit.FAILED_RECORDS)

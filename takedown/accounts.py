@@ -27,6 +27,7 @@ import phonenumbers
 import sqlite_utils
 import stix2
 
+from . import csvsafe
 from .store import now_iso
 
 LIST_FORMAT = "grayscan-account-list"
@@ -185,8 +186,9 @@ def list_entries(accounts: Iterable[dict[str, Any]], key: bytes | None = None) -
 
 
 def to_csv(entries: list[dict[str, Any]]) -> str:
+    """The entries as CSV, cells a spreadsheet would run as formulas neutralized (``_entries_from_csv`` restores them)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, CSV_FIELDS)
+    writer = csvsafe.DictWriter(out, CSV_FIELDS)
     writer.writeheader()
     for entry in entries:
         writer.writerow({**entry, "contacts": " ".join(f"{c['type']}:{c['value']}" for c in entry["contacts"])})
@@ -295,7 +297,9 @@ def _entries_from_csv(text: str) -> list[dict[str, Any]]:
     missing = {"platform", "account_key"} - set(reader.fieldnames or [])
     if missing:
         raise ListError(f"CSV list lacks column(s) {', '.join(sorted(missing))}; columns are: {', '.join(CSV_FIELDS)}")
-    return [{**row, "contacts": _split_contacts(row.get("contacts") or "")} for row in reader]
+    rows = [{key: csvsafe.restore(value) if isinstance(value, str) else value for key, value in row.items()}
+            for row in reader]
+    return [{**row, "contacts": _split_contacts(row.get("contacts") or "")} for row in rows]
 
 
 def _entries_from_stix(bundle: dict[str, Any]) -> list[dict[str, Any]]:

@@ -45,6 +45,10 @@ class TransitionError(ValueError):
     """A queue item cannot move to the requested status."""
 
 
+class MissingItem(TransitionError):
+    """There is no queue item with that id."""
+
+
 @dataclass(frozen=True)
 class Filters:
     """Which queue items a listing or bulk operation applies to (all given conditions must hold)."""
@@ -179,22 +183,35 @@ def transition(
     *,
     actor: str,
     note: str | None = None,
+    at: str | None = None,
     **fields: Any,
-) -> None:
-    """Move queue item ``item_id`` to ``to_status`` or raise ``TransitionError`` saying why not."""
+) -> bool:
+    """Move queue item ``item_id`` to ``to_status`` or raise ``TransitionError`` saying why not.
+
+    Repeating a move (the item is already in ``to_status``) changes and records nothing and
+    returns False, so a reviewer's decision can be given twice; True means the item moved.
+    """
     if to_status not in TRANSITIONS:
         raise TransitionError(f"unknown status {to_status!r}; statuses are: {', '.join(STATUSES)}")
-    row = db.execute("SELECT status FROM queue WHERE id = ?", [item_id]).fetchone()
-    if row is None:
-        raise TransitionError(f"no queue item {item_id}")
-    current = row[0]
+    current = status_of(db, item_id)
+    if current == to_status:
+        return False
     if to_status not in TRANSITIONS[current]:
         allowed = ", ".join(TRANSITIONS[current]) or "nothing (final)"
         raise TransitionError(f"item {item_id} is {current}: it can move to {allowed}, not {to_status}")
-    at = now_iso()
+    at = at or now_iso()
     with db.atomic():
         db["queue"].update(item_id, {"status": to_status, "updated_at": at, **fields})
         _record(db, item_id, current, to_status, actor, at, note)
+    return True
+
+
+def status_of(db: sqlite_utils.Database, item_id: int) -> str:
+    """The status of queue item ``item_id``; raises ``MissingItem`` when there is none."""
+    row = db.execute("SELECT status FROM queue WHERE id = ?", [item_id]).fetchone()
+    if row is None:
+        raise MissingItem(f"no queue item {item_id}")
+    return row[0]
 
 
 def submit(
@@ -206,23 +223,24 @@ def submit(
     ticket_id: str | None = None,
     batch_id: str | None = None,
     note: str | None = None,
-) -> None:
-    """Mark an accepted (or re-submittable) item as submitted through ``channel``, now."""
-    transition(db, item_id, "submitted", actor=actor, note=note, channel=channel, ticket_id=ticket_id,
-               batch_id=batch_id, submitted_at=now_iso())
+    at: str | None = None,
+) -> bool:
+    """Mark an accepted (or re-submittable) item as submitted through ``channel`` at ``at`` (default now);
+    False when it already was submitted (nothing changes)."""
+    at = at or now_iso()
+    return transition(db, item_id, "submitted", actor=actor, note=note, at=at, channel=channel, ticket_id=ticket_id,
+                      batch_id=batch_id, submitted_at=at)
 
 
 def set_ticket(db: sqlite_utils.Database, item_id: int, ticket_id: str, *, actor: str) -> None:
     """Record the ticket id a platform gave a submitted report (kept in the history too)."""
-    row = db.execute("SELECT status FROM queue WHERE id = ?", [item_id]).fetchone()
-    if row is None:
-        raise TransitionError(f"no queue item {item_id}")
-    if row[0] not in ("submitted", *OUTCOMES):
-        raise TransitionError(f"item {item_id} is {row[0]}: only submitted items have a ticket id")
+    status = status_of(db, item_id)
+    if status not in ("submitted", *OUTCOMES):
+        raise TransitionError(f"item {item_id} is {status}: only submitted items have a ticket id")
     at = now_iso()
     with db.atomic():
         db["queue"].update(item_id, {"ticket_id": ticket_id, "updated_at": at})
-        _record(db, item_id, row[0], row[0], actor, at, f"ticket id {ticket_id}")
+        _record(db, item_id, status, status, actor, at, f"ticket id {ticket_id}")
 
 
 def _record(db, item_id, from_status, to_status, actor, at, note) -> None:

@@ -5,14 +5,14 @@ A real batch covers one platform's accepted items and moves them to ``submitted`
 batch id and channel; a draft (``draft=True``) may include unreviewed items and changes nothing.
 
 Post text is hostile input: the HTML is rendered by Jinja2 with autoescaping, carries a
-Content-Security-Policy that forbids scripts, shows URLs as text rather than links, and
-embeds screenshots only as ``data:`` URIs of recognised image types.
+Content-Security-Policy that forbids scripts, links only http(s) URLs (``rel="noopener noreferrer"``,
+anything else stays text), and embeds screenshots only as ``data:`` URIs of recognised image types.
+Every CSV cell goes through ``csvsafe`` so a spreadsheet cannot run post text as a formula.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import importlib.metadata
 import json
@@ -26,6 +26,7 @@ from typing import Any
 import sqlite_utils
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from . import csvsafe
 from .queue import Filters, as_json_list, select, submit
 from .store import now_iso
 
@@ -42,7 +43,7 @@ DEFAULT_CHANNELS = {
     "bilibili": "bilibili-report (in-app 举报)",
     "douyin": "douyin-report (in-app 举报)",
     "kuaishou": "kuaishou-report (in-app 举报)",
-    "xiaohongshu": "xiaohongshu-report (in-app 举报)",
+    "xhs": "xiaohongshu-report (in-app 举报)",
     "tieba": "tieba-report (in-app 举报)",
     "zhihu": "zhihu-report (in-app 举报)",
 }
@@ -119,10 +120,20 @@ def _evidence(db: sqlite_utils.Database, platform: str, post_id: str, embed: boo
     return rows
 
 
+def web_link(url: str | None) -> str | None:
+    """``url`` when it is an http(s) URL a report may link to; None for anything else (javascript:, data:, ...)."""
+    if not url:
+        return None
+    scheme, sep, rest = url.strip().partition(":")
+    return url.strip() if sep and scheme.lower() in ("http", "https") and rest.startswith("//") else None
+
+
 def _report_item(db: sqlite_utils.Database, row: dict[str, Any], embed: bool) -> dict[str, Any]:
     matches = as_json_list(row["matches"])
     return {
         **row,
+        "link": web_link(row["url"]),
+        "homepage_link": web_link(row["homepage_url"]),
         "reasons": as_json_list(row["reasons"]),
         "matches": matches,
         "terms": list(dict.fromkeys(m["term"] for m in matches if m.get("term"))),
@@ -199,8 +210,11 @@ def write_report(
     if not rows and not draft:
         return ReportBatch(batch_id, platform, 0, paths["html"], paths["csv"], paths["json"], [], draft, channel)
     out.mkdir(parents=True, exist_ok=True)
-    report_items = [_report_item(db, row, embed_screenshots) for row in rows]
     generated_at = now_iso()
+    if not draft:  # the files describe the items as this batch leaves them: submitted with it
+        rows = [{**row, "status": "submitted", "batch_id": batch_id, "channel": channel, "submitted_at": generated_at,
+                 "updated_at": generated_at} for row in rows]
+    report_items = [_report_item(db, row, embed_screenshots) for row in rows]
 
     paths["html"].write_text(
         _env.get_template("report.html").render(
@@ -215,12 +229,12 @@ def write_report(
         encoding="utf-8",
     )
     with open(paths["csv"], "w", encoding="utf-8-sig", newline="") as f:  # BOM: Excel opens Chinese correctly
-        writer = csv.DictWriter(f, CSV_FIELDS)
+        writer = csvsafe.DictWriter(f, CSV_FIELDS)
         writer.writeheader()
         writer.writerows(_csv_row(item) for item in report_items)
     json_items = []
     for item in report_items:
-        plain = {k: v for k, v in item.items() if k != "excerpt"}
+        plain = {k: v for k, v in item.items() if k not in ("excerpt", "link", "homepage_link")}
         plain["evidence"] = [{k: v for k, v in e.items() if k != "data_uri"} for e in item["evidence"]]
         json_items.append(plain)
     paths["json"].write_text(
@@ -237,7 +251,8 @@ def write_report(
     with db.atomic():
         if not draft:
             for item_id in item_ids:
-                submit(db, item_id, channel=channel, actor=actor, batch_id=batch_id, note=f"report batch {batch_id}")
+                submit(db, item_id, channel=channel, actor=actor, batch_id=batch_id, note=f"report batch {batch_id}",
+                       at=generated_at)
         db["report_batches"].insert(
             {
                 "batch_id": batch_id,

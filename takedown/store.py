@@ -252,16 +252,22 @@ class StoreError(RuntimeError):
     """A database that grayscan cannot use (newer schema, not SQLite, ...)."""
 
 
-def open_db(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> sqlite_utils.Database:
+class MissingDatabase(StoreError):
+    """No database file where one must already exist."""
+
+
+def open_db(path: str | Path = DEFAULT_DB, *, read_only: bool = False, create: bool = True) -> sqlite_utils.Database:
     """Open (creating and migrating if needed) the grayscan database at ``path``.
 
-    ``read_only`` opens the file through SQLite's ``mode=ro`` URI so no statement can write:
-    used by ``grayscan sql`` for researchers' ad-hoc queries.
+    ``create=False`` is for commands that work on collected data: a missing file raises
+    ``MissingDatabase`` and nothing (no file, no folder) is created. ``read_only`` (which implies
+    it) opens the file through SQLite's ``mode=ro`` URI so no statement can write: used by
+    ``grayscan sql`` for researchers' ad-hoc queries.
     """
     path = Path(path)
+    if (read_only or not create) and not path.is_file():
+        raise MissingDatabase(f"no database at {path}" + (" (it is a folder)" if path.is_dir() else ""))
     if read_only:
-        if not path.exists():
-            raise StoreError(f"no database at {path}")
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         return sqlite_utils.Database(conn)
     path.parent.mkdir(parents=True, exist_ok=True)
