@@ -91,7 +91,7 @@ def emit(
         out.write("\t".join(columns) + "\n")
         out.writelines("\t".join(tsv_cell(row.get(c)) for c in columns) + "\n" for row in rows)
     elif fmt == "csv":
-        writer = csvsafe.Writer(out, lineterminator="\n")
+        writer = csvsafe.Writer(out)  # RFC 4180 line ends: a value holding \r or \n is then quoted
         writer.writerow(columns)
         writer.writerows([_text(row.get(c)) for c in columns] for row in rows)
     elif fmt == "jsonl":

@@ -28,7 +28,7 @@ def test_demo_end_to_end(tmp_path, db_path):
     out_dir = tmp_path / "out"
     proc = run_cli("demo", "--db", str(db_path), "--out", str(out_dir))
     assert proc.returncode == 0, proc.stderr
-    assert "report (HTML)" in proc.stderr
+    assert "report (HTML)" in proc.stdout  # the summary is data: stdout (TSV when piped)
 
     expected = {(p.platform, p.id): p.expect for p in demo_posts()}
     conn = sqlite3.connect(db_path)

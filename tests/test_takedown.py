@@ -444,7 +444,7 @@ def test_two_character_chinese_query_hits(db, db_path):
 
 def test_sql_is_read_only(db, db_path):
     store.upsert_posts(db, [{"platform": "weibo", "post_id": "1", "text": "x"}])
-    proc = run_cli("sql", "SELECT platform, count(*) AS n FROM posts GROUP BY 1", "--format", "json",
+    proc = run_cli("sql", "SELECT platform, count(*) AS n FROM posts GROUP BY 1", "--format", "jsonl",
                    "--db", str(db_path))
     assert json_lines(proc.stdout) == [{"platform": "weibo", "n": 1}]
     proc = run_cli("sql", "DELETE FROM posts", "--db", str(db_path))
