@@ -6,9 +6,11 @@ import json
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.console import Group
 from rich.table import Table
 
 from .options import console, fail, lexicon_option
+from .output import emit, resolve_format
 from .records import FORMATS, open_input, read_records, transform_records
 
 #: Records classified per model call in ``classify``.
@@ -103,7 +105,8 @@ def evaluate_command(data_path: str, fmt: str, lexicon_files: tuple[str, ...], m
     """Score the classifier on labelled records, next to the lexicon-only baseline.
 
     Prints precision, recall and F1 for actionable (level1 or level2 vs none), tier accuracy,
-    the share of none posts kept none, and a tier confusion matrix for both.
+    the share of none posts kept none, and a tier confusion matrix for both: tables when stdout
+    is a terminal, otherwise TSV with one (section, name, classifier, value) row per figure.
 
     \b
     Example:
@@ -125,14 +128,47 @@ def evaluate_command(data_path: str, fmt: str, lexicon_files: tuple[str, ...], m
         task = progress.add_task("evaluate", total=len(records), info="")
         scores = evaluate([model, baseline], records, on_batch=lambda n: progress.advance(task, n))
 
-    summary = Table(title=f"{data_path}: {len(records)} records")
+    emit(_figures(scores), resolve_format(None), ["section", "name", "classifier", "value"],
+         table=lambda: Group(*_evaluation_tables(scores, f"{data_path}: {len(records)} records")))
+    for gold, predicted, text in scores[0].errors[:show_errors]:
+        console.print(f"[red]{gold} → {predicted}[/red] {text[:160]}", markup=True, highlight=False)
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as f:
+            json.dump({"data": data_path, "skipped": len(problems), "results": [s.to_dict() for s in scores]},
+                      f, ensure_ascii=False, indent=2)
+
+
+SUMMARY = (("actionable precision", "precision"), ("actionable recall", "recall"), ("actionable F1", "f1"),
+           ("tier accuracy", "tier_accuracy"), ("none kept none", "none_kept"))
+
+
+def _figures(scores: list) -> list[dict]:
+    """Every figure of ``scores`` as one (section, name, classifier, value) row."""
+    from classifier.model import LABELS
+
+    rows = []
+    for s in scores:
+        rows += [{"section": "summary", "name": label, "classifier": s.name, "value": round(getattr(s, attr), 4)}
+                 for label, attr in SUMMARY]
+        for name, part in s.subsets.items():
+            rows += [{"section": f"subset {name}", "name": label, "classifier": s.name,
+                      "value": round(getattr(part, attr), 4)} for label, attr in (("records", "total"), *SUMMARY)]
+        rows += [{"section": "confusion", "name": f"gold {gold} → {predicted}", "classifier": s.name,
+                  "value": s.confusion[gold][predicted]} for gold in LABELS for predicted in LABELS]
+    return rows
+
+
+def _evaluation_tables(scores: list, title: str) -> list[Table]:
+    """The summary, the subsets (when the records name any) and a confusion matrix per classifier."""
+    from classifier.model import LABELS
+
+    summary = Table(title=title)
     summary.add_column("metric")
     for s in scores:
         summary.add_column(s.name, justify="right")
-    for label, getter in (("actionable precision", "precision"), ("actionable recall", "recall"),
-                          ("actionable F1", "f1"), ("tier accuracy", "tier_accuracy"), ("none kept none", "none_kept")):
-        summary.add_row(label, *(f"{getattr(s, getter):.3f}" for s in scores))
-    console.print(summary)
+    for label, attr in SUMMARY:
+        summary.add_row(label, *(f"{getattr(s, attr):.3f}" for s in scores))
+    tables = [summary]
     subset_names = list(dict.fromkeys(name for s in scores for name in s.subsets))
     if subset_names:
         subsets = Table(title="subsets (from the records' provenance fields)")
@@ -144,7 +180,7 @@ def evaluate_command(data_path: str, fmt: str, lexicon_files: tuple[str, ...], m
             parts = [s.subsets.get(name) for s in scores]
             subsets.add_row(name, str(parts[0].total if parts[0] else 0),
                             *(_f1_and_none_kept(p) for p in parts))
-        console.print(subsets)
+        tables.append(subsets)
     for s in scores:
         matrix = Table(title=f"confusion ({s.name}): rows gold, columns predicted")
         matrix.add_column("gold")
@@ -152,13 +188,8 @@ def evaluate_command(data_path: str, fmt: str, lexicon_files: tuple[str, ...], m
             matrix.add_column(label, justify="right")
         for gold in LABELS:
             matrix.add_row(gold, *(str(s.confusion[gold][p]) for p in LABELS))
-        console.print(matrix)
-    for gold, predicted, text in scores[0].errors[:show_errors]:
-        console.print(f"[red]{gold} → {predicted}[/red] {text[:160]}", markup=True, highlight=False)
-    if json_path:
-        with open(json_path, "w", encoding="utf-8") as f:
-            json.dump({"data": data_path, "skipped": len(problems), "results": [s.to_dict() for s in scores]},
-                      f, ensure_ascii=False, indent=2)
+        tables.append(matrix)
+    return tables
 
 
 def _f1_and_none_kept(scores) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -68,13 +68,13 @@ def emit(
     fmt: str,
     columns: Sequence[str],
     *,
-    table: Callable[[], Table] | None = None,
+    table: Callable[[], RenderableType] | None = None,
     title: str | None = None,
 ) -> None:
     """Write ``rows`` to stdout as ``fmt`` (see ``resolve_format``).
 
     TSV and CSV carry ``columns`` under a header line; JSON forms carry whole rows. A table is
-    ``table()`` when given (a command's own layout), else ``columns`` under ``title``.
+    ``table()`` when given (a command's own layout, one table or several), else ``columns`` under ``title``.
     """
     out = sys.stdout
     if fmt == "table":

@@ -153,14 +153,18 @@ def test_eval_command_reports_model_and_baseline(tmp_path):
     out = tmp_path / "metrics.json"
     proc = run_cli("eval", "--data", str(data), "--json", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert "actionable F1" in proc.stderr and "lexicon-policy-v1" in proc.stderr
+    figures = {(r["section"], r["name"], r["classifier"]): r["value"] for r in
+               (dict(zip(("section", "name", "classifier", "value"), line.split("\t"), strict=True))
+                for line in proc.stdout.splitlines()[1:])}  # piped: TSV on stdout, messages on stderr
+    assert ("summary", "actionable F1", "lexicon-policy-v1") in figures
+    assert ("confusion", "gold none → none", "lexicon-policy-v1") in figures
     assert "line 5" in proc.stderr and "line 6" in proc.stderr
     metrics = json.loads(out.read_text(encoding="utf-8"))
     model, baseline = metrics["results"]
     assert model["records"] == baseline["records"] == 4 and metrics["skipped"] == 2
     assert model["actionable"]["f1"] == 1.0
     assert model["confusion"]["level1"]["level1"] == 1
-    assert "warnings & news" in proc.stderr and "obfuscated" in proc.stderr
+    assert "subset warnings & news" in proc.stdout and "subset obfuscated" in proc.stdout
     assert model["subsets"]["warnings & news"]["records"] == 1 and model["subsets"]["obfuscated"]["records"] == 1
 
 
