@@ -6,6 +6,7 @@ from collections import Counter
 
 import click
 
+from .exitcodes import Exit
 from .options import console, fail, lexicon_option
 from .records import FORMATS, transform_records
 
@@ -58,7 +59,7 @@ def check(files: tuple[str, ...]) -> None:
         terms = load_terms(list(files))
     except LexiconError as exc:
         console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
-        raise SystemExit(1) from None
+        raise SystemExit(Exit.FAILED_RECORDS) from None
     counts = Counter(t.category for t in terms)
     console.print(f"ok: {len(terms)} terms ({len(files)} extra file(s))")
     console.print("  " + ", ".join(f"{c} {counts[c]}" for c in CATEGORIES), soft_wrap=True)

@@ -27,12 +27,12 @@ def demo_posts() -> list[Post]:
 
 def serve_replica(port: int) -> None:
     """Serve the demo replica on 127.0.0.1:``port`` until interrupted."""
-    from .options import console
+    from .options import console, fail
 
     try:
         server = ReplicaServer(demo_posts(), port=port)
     except OSError as exc:
-        raise SystemExit(f"error: cannot listen on 127.0.0.1:{port}: {exc.strerror}; try --port 0") from None
+        fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; try --port 0")
     with server:
         console.print(f"demo replica serving on [bold]{server.base_url}[/bold] (Ctrl-C to stop); try:", soft_wrap=True)
         console.print(f"  grayscan crawl weibo -k 征信修复 --base-url {server.base_url} --db demo.db", soft_wrap=True)

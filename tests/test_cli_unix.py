@@ -10,6 +10,7 @@ import json
 import os
 import pty
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -227,6 +228,10 @@ def test_exit_codes_hold_for_every_commands_failures(seeded, db_path, tmp_path):
         run_cli("import", str(tmp_path / "missing.json"), *db),
         run_cli("queue", "accept", *db),
     ]
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        usage.append(run_cli("demo", "--serve", "--port", str(busy.getsockname()[1]), timeout=60))
     assert [p.returncode for p in usage] == [Exit.USAGE] * len(usage), [p.stderr[-300:] for p in usage]
     assert store.open_db(db_path)["posts"].count == 5
 
