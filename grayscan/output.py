@@ -12,6 +12,7 @@ cells that a spreadsheet would run as a formula are neutralized (``takedown.csvs
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -22,6 +23,8 @@ from rich.table import Table
 from rich.text import Text
 
 from takedown import csvsafe
+
+from .exitcodes import Exit
 
 FORMATS = ("table", "tsv", "csv", "jsonl", "json")
 
@@ -76,6 +79,17 @@ def emit(
     TSV and CSV carry ``columns`` under a header line; JSON forms carry whole rows. A table is
     ``table()`` when given (a command's own layout, one table or several), else ``columns`` under ``title``.
     """
+    try:
+        _write(rows, fmt, columns, table, title)
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): what it read is what it wanted. Python would complain
+        # when flushing stdout at exit, so point stdout at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(Exit.OK) from None
+
+
+def _write(rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str],
+           table: Callable[[], RenderableType] | None, title: str | None) -> None:
     out = sys.stdout
     if fmt == "table":
         if table is None:

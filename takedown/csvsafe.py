@@ -17,16 +17,25 @@ from typing import IO, Any
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _formula_like(text: str) -> bool:
+    """Whether ``text``, after any leading quotes, begins like a formula."""
+    return text.lstrip("'").startswith(FORMULA_STARTS)
+
+
 def neutralize(value: Any) -> Any:
-    """``value`` with a leading single quote when it is text a spreadsheet would run; anything else unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """``value`` with a leading single quote when it is text a spreadsheet would run; anything else unchanged.
+
+    Text that already begins with quotes before a formula start gets one more, so ``restore`` can
+    always tell grayscan's quote from one that was in the data (a spreadsheet shows the original too).
+    """
+    if isinstance(value, str) and _formula_like(value):
         return "'" + value
     return value
 
 
 def restore(value: str) -> str:
-    """The original of a cell ``neutralize`` changed (a quote followed by a formula start)."""
-    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+    """The original of a cell that ``neutralize`` wrote."""
+    if value.startswith("'") and _formula_like(value):
         return value[1:]
     return value
 

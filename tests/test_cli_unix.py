@@ -353,3 +353,30 @@ def test_classify_says_it_loads_the_model_and_errors_keep_the_record_id():
     assert good["id"] == "a" and good["tier"] == "level1"
     assert broken == {"id": "b7", "line": 2, "error": "malformed JSON: Unterminated string starting at column 22"}
     assert textless == {"id": 9, "line": 3, "error": "missing 'text' (a string)"}
+
+
+def test_a_reader_that_stops_early_is_not_a_failure(seeded, db_path):
+    # `grayscan sql ... | head -1`: the rows head did not want are not an error.
+    proc = subprocess.Popen([sys.executable, "-m", "grayscan", "sql", "SELECT * FROM posts a, posts b, posts c",
+                             "--db", str(db_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode("utf-8")
+    assert proc.wait(timeout=120) == Exit.OK, stderr
+    assert first.startswith(b"platform\tpost_id\t") and "Error" not in stderr
+
+
+def test_values_dates_links_and_cells():
+    from grayscan.options import WHEN
+    from takedown.report import web_link
+
+    assert WHEN.convert("2026-11-20", None, None) == "2026-11-20"
+    assert WHEN.convert("2026-11-20T08:00+08:00", None, None) == "2026-11-20T00:00:00+00:00"
+    assert WHEN.convert("2026-11-20T08:00", None, None) == "2026-11-20T08:00:00+00:00"
+    assert WHEN.convert("12H", None, None) < WHEN.convert("30m", None, None) < WHEN.convert("today", None, None) + "T23"
+    assert web_link(" HTTPS://m.weibo.cn/detail/1 ") == "HTTPS://m.weibo.cn/detail/1"
+    assert [web_link(u) for u in ("javascript:alert(1)", "data:text/html,<b>", "http:/x", "//evil.example", "",
+                                  None)] == [None] * 6
+    for text in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "'=already quoted", "plain", "'plain"]:
+        assert csvsafe.restore(csvsafe.neutralize(text)) == text
+    assert csvsafe.neutralize(-1.5) == -1.5 and csvsafe.neutralize(None) is None
