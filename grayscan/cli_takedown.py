@@ -505,7 +505,8 @@ def accounts_match(db_path: str, phones_file, key_file: str | None, fmt: str | N
         for column in ("input", "E.164", "in ads", "on lists", "accounts / note"):
             table.add_column(column, overflow="fold")
         for row in rows:
-            table.add_row(*(Text(str(row[c] or "")) for c in ("input", "e164", "in_ads", "on_lists", "seen")),
+            table.add_row(*(Text("" if row[c] is None else str(row[c])) for c in ("input", "e164", "in_ads", "on_lists",
+                                                                                 "seen")),
                           style="bold red" if row["found"] else "")
         return table
 
