@@ -242,9 +242,18 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Indexes for reviewing a large queue: an item's history, and filtered pages in id order
+    (an index on equal columns keeps rowid order, so a filtered page reads only its own rows)."""
+    db["queue_events"].create_index(["queue_id"], if_not_exists=True)
+    db["queue"].create_index(["platform", "status"], if_not_exists=True)
+    db["queue"].create_index(["tier", "status"], if_not_exists=True)
+    db["queue"].create_index(["created_at"], if_not_exists=True)
+
+
 #: Ordered forward migrations; index i brings the schema from version i to i + 1.
 #: Never edit a released migration: append a new one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
