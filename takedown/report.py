@@ -109,8 +109,15 @@ def _data_uri(path: Path) -> str | None:
     if not path.is_file() or path.stat().st_size > MAX_EMBED_BYTES:
         return None
     data = path.read_bytes()
-    mime = next((m for magic, m in _IMAGE_TYPES.items() if data.startswith(magic)), None)
+    mime = image_type(data)
     return f"data:{mime};base64,{base64.b64encode(data).decode()}" if mime else None
+
+
+def image_type(data: bytes) -> str | None:
+    """The MIME type of PNG, JPEG or WebP ``data`` by its magic bytes; None for anything else."""
+    if data.startswith(b"RIFF") and data[8:12] != b"WEBP":
+        return None
+    return next((m for magic, m in _IMAGE_TYPES.items() if data.startswith(magic)), None)
 
 
 def _evidence(db: sqlite_utils.Database, platform: str, post_id: str, embed: bool) -> list[dict[str, Any]]:
