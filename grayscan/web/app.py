@@ -164,7 +164,7 @@ def create_app(db_path: str | Path, *, user: str, password: str | None = None, l
         note = _text(form.get("note"), MAX_NOTE_CHARS)
         actor = request.state.session.user
         try:
-            await run_in_threadpool(q.transition, dbs.get(), item_id, decision, actor=actor, note=note)
+            await run_in_threadpool(lambda: q.transition(dbs.get(), item_id, decision, actor=actor, note=note))
         except q.TransitionError as exc:
             return failure(request, 409, str(exc))
         return moved(request, item_id, decision, form)

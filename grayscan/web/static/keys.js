@@ -83,6 +83,7 @@
   reasonForm.addEventListener("submit", function (event) {
     event.preventDefault();
     reasonForm.hidden = true;
+    reasonNote.blur();
     decide("rejected", reasonNote.value);
   });
   reasonNote.addEventListener("keydown", function (event) {
