@@ -68,6 +68,8 @@ def serve(db_path: str, host: str, port: int, user: str | None, password: str | 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         sock = socket.create_server((host, port), family=family)
+        # Accepted connections inherit this: a response's head and body are not held back for an ACK.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}; try another --port (0 = any free port)",
              code=Exit.USAGE)

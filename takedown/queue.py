@@ -62,7 +62,7 @@ class Filters:
     cluster: str | None = None  # the author's gang cluster id
 
     def sql(self) -> tuple[list[str], list[Any]]:
-        """WHERE conditions and their parameters over ``queue q``, ``posts p`` and ``detections d``."""
+        """WHERE conditions over ``queue q`` and their parameters."""
         where: list[str] = []
         params: list[Any] = []
         if self.status:
@@ -84,14 +84,18 @@ class Filters:
             where.append("q.created_at < ?" if "T" in self.until else "date(q.created_at) <= date(?)")
             params.append(self.until)
         if self.account:
-            where.append("(p.author_id = ? OR p.author_name = ?)")
+            where.append("q.id IN (SELECT aq.id FROM posts ap JOIN queue aq ON aq.platform = ap.platform "
+                         "AND aq.post_id = ap.post_id WHERE ap.author_id = ? OR ap.author_name = ?)")
             params += [self.account, self.account]
-        if self.term:  # matches are stored as json.dumps(..., ensure_ascii=False): find the exact "term" key
-            where.append("instr(d.matches, ?) > 0")
-            params.append('"term": ' + json.dumps(self.term, ensure_ascii=False))
+        # Account, term and cluster select few items: find those first (indexed), not test every item.
+        if self.term:
+            where.append("q.id IN (SELECT tq.id FROM detection_terms t JOIN queue tq ON tq.platform = t.platform "
+                         "AND tq.post_id = t.post_id WHERE t.term = ?)")
+            params.append(self.term)
         if self.cluster:
-            where.append("EXISTS (SELECT 1 FROM account_clusters c WHERE c.platform = q.platform "
-                         "AND c.account_id = p.author_id AND c.cluster_id = ?)")
+            where.append("q.id IN (SELECT cq.id FROM account_clusters c JOIN posts cp ON cp.platform = c.platform "
+                         "AND cp.author_id = c.account_id JOIN queue cq ON cq.platform = cp.platform "
+                         "AND cq.post_id = cp.post_id WHERE c.cluster_id = ?)")
             params.append(self.cluster)
         return where, params
 
@@ -295,11 +299,7 @@ def select(db: sqlite_utils.Database, filters: Filters, *, limit: int | None = N
     return rows[::-1] if after is not None else rows
 
 
-_MATCHING_SQL = """
-    FROM queue q
-    LEFT JOIN posts p ON p.platform = q.platform AND p.post_id = q.post_id
-    LEFT JOIN detections d ON d.platform = q.platform AND d.post_id = q.post_id
-"""
+_MATCHING_SQL = " FROM queue q "
 
 
 def matching_ids(db: sqlite_utils.Database, filters: Filters) -> list[int]:
