@@ -14,6 +14,7 @@ it, and the removed item moves to ``reappeared``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -340,18 +341,30 @@ def review_many(db: sqlite_utils.Database, item_ids: Iterable[int], to_status: s
     return done, refused
 
 
+_UNDO_NOTE = re.compile(r"^undo of event (\d+)$")
+
+
 def undo(db: sqlite_utils.Database, item_id: int, *, actor: str) -> str:
-    """Take back the item's latest review decision (accept or reject): it returns to the status it
-    came from, and the undo is recorded as an event of its own. Returns that status; raises
-    ``TransitionError`` when the item's latest event is not a decision still in force."""
+    """Take back the item's latest review decision (accept or reject) not already taken back: the
+    item returns to the status it came from, and the undo is recorded as an event of its own (so
+    undoing again reaches the decision before). Returns that status; raises ``TransitionError``
+    when the latest change still in force is not a review decision."""
     row = db.execute("SELECT status FROM queue WHERE id = ?", [item_id]).fetchone()
     if row is None:
         raise TransitionError(f"no queue item {item_id}")
-    last = db.execute("SELECT id, from_status, to_status FROM queue_events WHERE queue_id = ? ORDER BY id DESC LIMIT 1",
-                      [item_id]).fetchone()
-    if last is None or last[2] not in REVIEW_FROM or last[1] is None or last[2] != row[0]:
+    undone: set[int] = set()
+    target = None
+    for event_id, previous, reached, note in db.execute(
+            "SELECT id, from_status, to_status, note FROM queue_events WHERE queue_id = ? ORDER BY id DESC", [item_id]):
+        taken_back = _UNDO_NOTE.match(note or "")
+        if taken_back:
+            undone.add(int(taken_back.group(1)))
+        elif event_id not in undone:
+            target = (event_id, previous, reached)
+            break
+    if target is None or target[2] not in REVIEW_FROM or target[1] is None or target[2] != row[0]:
         raise TransitionError(f"item {item_id} is {row[0]}: its latest change is not a review decision to undo")
-    event_id, previous, current = last
+    event_id, previous, current = target
     at = now_iso()
     with db.atomic():
         db["queue"].update(item_id, {"status": previous, "updated_at": at})
