@@ -103,7 +103,7 @@ def main() -> None:
         ("deep page, platform+tier+status", q.Filters(status="detected", platform="weibo", tier="level1"),
          {"before": deep}),
         ("deep page, term filter", q.Filters(term="征信修复"), {"before": deep}),
-        ("term matching nothing (full scan)", q.Filters(term="无此词"), {}),
+        ("term matching nothing", q.Filters(term="无此词"), {}),
         ("first page, account filter", q.Filters(account="acct42"), {}),
         ("first page, since date", q.Filters(since="2026-11-15"), {}),
     ]

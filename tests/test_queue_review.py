@@ -7,18 +7,11 @@ import json
 import sqlite3
 
 import pytest
-from test_takedown import TEMPLATE, add_hits
+from test_takedown import TEMPLATE, add_hits, db  # noqa: F401  (db: the fixture)
 
 from takedown import queue, store
 from takedown.clusters import refresh_clusters
 from takedown.queue import Filters, TransitionError
-
-
-@pytest.fixture
-def db(db_path):
-    database = store.open_db(db_path)
-    yield database
-    database.close()
 
 
 def test_term_filter_follows_every_write_of_a_detection(db):

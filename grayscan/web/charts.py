@@ -50,7 +50,7 @@ def stacked_bars(title: str, days: list[str], counts: dict[str, list[int]], *, w
                 y -= h
                 chart.bars.append(Bar(round(left + i * step + 1, 1), round(y, 1), round(max(step - 2, 1), 1),
                                       round(h, 1), css[key], f"{day} {key}: {series[i]}"))
-        if i % 7 == 0 or i == len(days) - 1:
+        if (i % 7 == 0 and i < len(days) - 4) or i == len(days) - 1:  # weekly, never crowding the last day
             chart.x_labels.append((round(left + i * step, 1), day[5:]))
     chart.y_ticks = [(round(top + plot_h - f * plot_h, 1), round(peak * f)) for f in (0, 0.5, 1)]
     return chart
