@@ -176,6 +176,15 @@ def test_a_post_without_the_csrf_token_is_refused(server, page, seeded):
     response = page.request.post(review, form={"decision": "accepted", "csrf": token},
                                  headers={"Accept": "application/json"})
     assert response.status == 200 and response.json() == {"id": item_id, "status": "accepted"}
+    # A plain form goes back where it came from, but never off the site.
+    undo = f"{server.url}/items/{item_id}/undo"
+    for url, target, landing in ((undo, "/\t/evil.example", f"/items/{item_id}"),
+                                 (review, "//evil.example", f"/items/{item_id}"),
+                                 (undo, "/queue?status=accepted", "/queue?status=accepted")):
+        response = page.request.post(url, form={"decision": "accepted", "csrf": token, "next": target},
+                                     max_redirects=0)
+        assert (response.status, response.headers["location"]) == (303, landing)
+    assert events(seeded, "SELECT status FROM queue WHERE id = ?", (item_id,)) == [("detected",)]
     # Another site's page (a DNS-rebinding name for 127.0.0.1) gets nothing.
     conn = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=10)
     conn.request("GET", "/queue", headers={"Host": "evil.example"})

@@ -8,6 +8,7 @@ script, and evidence files are served only by their ``evidence`` row, images by 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from datetime import date
 from pathlib import Path
@@ -97,9 +98,13 @@ def _int(value: str | None) -> int | None:
         raise BadRequest(f"not a number: {value!r}") from None
 
 
+_LOCAL_PATH = re.compile(r"/(?![/\\])[\x21-\x7e]*")
+
+
 def _local_path(value: str | None, default: str) -> str:
-    """A redirect target that stays on this site."""
-    return value if value and value.startswith("/") and not value.startswith("//") and "\\" not in value else default
+    """A redirect target that stays on this site: one leading slash, printable ASCII only (browsers drop
+    tabs and newlines, so ``/\t/evil.example`` would become ``//evil.example``)."""
+    return value if value and _LOCAL_PATH.fullmatch(value) and "\\" not in value else default
 
 
 def create_app(db_path: str | Path, *, user: str, password: str | None = None, loopback_only: bool = True,
@@ -241,6 +246,8 @@ def create_app(db_path: str | Path, *, user: str, password: str | None = None, l
         row = dbs.get().execute("SELECT kind, path, sha256 FROM evidence WHERE id = ?",
                                 [request.path_params["evidence_id"]]).fetchone()
         path = Path(row[1]) if row and row[1] else None
+        if path is not None and not path.is_absolute() and not path.is_file():
+            path = Path(db_path).resolve().parent / path  # captured with a relative --evidence DIR
         if path is None or not path.is_file():
             return failure(request, 404, "no such evidence file")
         if path.stat().st_size > MAX_EVIDENCE_BYTES:
