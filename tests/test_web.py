@@ -306,3 +306,29 @@ def test_item_page_marks_offsets_and_serves_evidence_reports_lists_and_dashboard
         assert "level1 14" in page.locator("figure.chart .legend").first.inner_text()
     finally:
         running.stop()
+
+
+def test_queue_pages_by_id_in_both_directions(db_path, page):
+    db = store.open_db(db_path)
+    add_hits(db, [{"post_id": str(i), "text": f"第{i}条 停息挂账", "author_id": "a"} for i in range(120)])
+    db.close()
+    running = Server(db_path)
+    try:
+        def shown() -> list[int]:
+            return [int(i) for i in page.locator("#queue tbody tr").evaluate_all("rows => rows.map(r => r.dataset.item)")]
+
+        page.goto(running.url + "/queue?status=detected")
+        pages = [shown()]
+        assert page.locator("a[rel=prev]").count() == 0
+        while page.locator("a[rel=next]").count():
+            page.click("a[rel=next]")
+            pages.append(shown())
+        assert [len(p) for p in pages] == [50, 50, 20]
+        assert [i for p in pages for i in p] == list(range(120, 0, -1))
+        assert "status=detected" in page.url  # the filter is kept
+        page.click("a[rel=prev]")
+        assert shown() == pages[1]
+        page.click("a[rel=prev]")
+        assert shown() == pages[0] and page.locator("a[rel=prev]").count() == 0
+    finally:
+        running.stop()

@@ -141,7 +141,7 @@ def create_app(db_path: str | Path, *, user: str, password: str | None = None, l
         except BadRequest as exc:
             return failure(request, 400, str(exc))
         db = dbs.get()
-        rows = q.select(db, filters, limit=PAGE_SIZE + 1, before=before, after=None if before else after)
+        rows = q.select(db, filters, limit=PAGE_SIZE + 1, before=before, after=after if before is None else None)
         if after is not None and before is None:
             has_newer, has_older = len(rows) > PAGE_SIZE, True
             rows = rows[-PAGE_SIZE:]
