@@ -17,13 +17,10 @@ import pytest
 from conftest import run_cli
 from test_takedown import HOSTILE, TEMPLATE, add_hits
 
+from crawler.browser import launch_options
 from takedown import store
 from takedown.queue import transition
 
-pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 
 
 def _png(path: Path, width: int = 4, height: int = 3) -> None:
@@ -42,12 +39,15 @@ class Server:
     def __init__(self, db_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "grayscan", "serve", "--db", str(db_path), "--port", "0",
                                       *args], stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
-        line = self.proc.stderr.readline()
-        found = re.search(r"http://127\.0\.0\.1:\d+", line)
-        if not found:
-            self.stop()
-            raise AssertionError(f"server did not start: {line}{self.proc.stderr.read()}")
-        self.url = found.group(0)
+        said = []
+        for line in self.proc.stderr:  # warnings may come first; the address line says it listens
+            said.append(line)
+            found = re.search(r"http://127\.0\.0\.1:\d+", line)
+            if found:
+                self.url = found.group(0)
+                return
+        self.stop()
+        raise AssertionError(f"server did not start: {''.join(said)}")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -82,12 +82,13 @@ def server(seeded: Path) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def chromium():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no Chromium at /usr/bin/chromium")
+    options = launch_options()  # Debian's Chromium, --no-sandbox --disable-gpu --disable-background-networking ...
+    if not os.path.exists(options["executable_path"]):
+        pytest.skip(f"no Chromium at {options['executable_path']}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**options)
         yield browser
         browser.close()
 
@@ -107,6 +108,7 @@ def events(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
 
 
+@pytest.mark.browser
 def test_keyboard_review_of_20_items_lands_in_queue_events_with_the_reviewer(server, page, seeded):
     page.goto(server.url + "/queue?status=detected&platform=weibo")
     rows = page.locator("#queue tbody tr")
@@ -145,6 +147,7 @@ def test_keyboard_review_of_20_items_lands_in_queue_events_with_the_reviewer(ser
     assert states[ids[-1]] == "detected"
 
 
+@pytest.mark.browser
 def test_hostile_post_renders_inert_on_the_queue_and_item_pages(server, page, seeded):
     hostile_id = events(seeded, "SELECT id FROM queue WHERE post_id = '666'")[0][0]
     for url in (f"/queue?account=evil", f"/items/{hostile_id}"):
@@ -163,6 +166,7 @@ def test_hostile_post_renders_inert_on_the_queue_and_item_pages(server, page, se
     assert page.get_by_text("<b onmouseover=alert(3)>律师</b>", exact=True).count() == 1
 
 
+@pytest.mark.browser
 def test_a_post_without_the_csrf_token_is_refused(server, page, seeded):
     page.goto(server.url + "/queue?status=detected")
     token = page.locator("meta[name=csrf-token]").get_attribute("content")
@@ -206,6 +210,7 @@ def test_serve_on_a_public_address_without_a_password_exits_2(seeded):
     assert proc.returncode == 2 and "no database at" in proc.stderr
 
 
+@pytest.mark.browser
 def test_with_a_password_the_login_names_the_reviewer(seeded, page):
     running = Server(seeded, env={"GRAYSCAN_PASSWORD": "s3cret-review"})
     try:
@@ -229,6 +234,7 @@ def test_with_a_password_the_login_names_the_reviewer(seeded, page):
         running.stop()
 
 
+@pytest.mark.browser
 def test_bulk_accept_by_filter_with_count_and_confirmation_then_undo(server, page, seeded):
     page.goto(server.url + "/queue?status=detected")
     page.fill("input[name=account]", "修复1")
@@ -257,6 +263,7 @@ def test_bulk_accept_by_filter_with_count_and_confirmation_then_undo(server, pag
     assert events(seeded, "SELECT status FROM queue WHERE id = ?", (expected[0],)) == [("detected",)]
 
 
+@pytest.mark.browser
 def test_item_page_marks_offsets_and_serves_evidence_reports_lists_and_dashboard(seeded, page, tmp_path):
     db = store.open_db(seeded)
     shot, html = tmp_path / "shot.png", tmp_path / "page.html"
@@ -308,6 +315,7 @@ def test_item_page_marks_offsets_and_serves_evidence_reports_lists_and_dashboard
         running.stop()
 
 
+@pytest.mark.browser
 def test_queue_pages_by_id_in_both_directions(db_path, page):
     db = store.open_db(db_path)
     add_hits(db, [{"post_id": str(i), "text": f"第{i}条 停息挂账", "author_id": "a"} for i in range(120)])
