@@ -18,6 +18,7 @@ from conftest import run_cli
 from test_takedown import HOSTILE, TEMPLATE, add_hits
 
 from crawler.browser import launch_options
+from crawler.evidence import sha256_file
 from takedown import store
 from takedown.queue import transition
 
@@ -271,7 +272,7 @@ def test_item_page_marks_offsets_and_serves_evidence_reports_lists_and_dashboard
     html.write_text("<script>alert(1)</script>", encoding="utf-8")
     for kind, path in (("screenshot", shot), ("html", html)):
         db["evidence"].insert({"platform": "weibo", "post_id": "3", "kind": kind, "path": str(path),
-                               "sha256": "cd" * 32, "captured_at": "2026-11-20T10:00:00+00:00"})
+                               "sha256": sha256_file(path), "captured_at": "2026-11-20T10:00:00+00:00"})
     item_id = db.execute("SELECT id FROM queue WHERE post_id = '3'").fetchone()[0]
     for row in db.query("SELECT id FROM queue WHERE post_id IN ('1', '3', '5')"):
         transition(db, row["id"], "accepted", actor="carol")
@@ -284,7 +285,7 @@ def test_item_page_marks_offsets_and_serves_evidence_reports_lists_and_dashboard
         assert page.locator("#post-text mark.contact").all_inner_texts() == ["13800130003"]
         assert page.locator("#post-text").inner_text() == text
         assert page.locator("img.shot").evaluate("img => img.complete && img.naturalWidth") == 4
-        assert "cd" * 32 in page.content()
+        assert sha256_file(shot) in page.content()
         assert [link.inner_text() for link in page.locator("h2:text('Account') + ul a").all()]  # the account's others
         evidence_ids = [r[0] for r in events(seeded, "SELECT id FROM evidence ORDER BY id")]
         response = page.request.get(f"{running.url}/evidence/{evidence_ids[0]}")
@@ -292,6 +293,9 @@ def test_item_page_marks_offsets_and_serves_evidence_reports_lists_and_dashboard
         response = page.request.get(f"{running.url}/evidence/{evidence_ids[1]}")
         assert response.headers["content-type"] == "application/octet-stream"
         assert response.headers["content-disposition"].startswith("attachment")
+        html.write_text("<p>edited after capture</p>", encoding="utf-8")
+        response = page.request.get(f"{running.url}/evidence/{evidence_ids[1]}")
+        assert response.status == 409 and "changed since it was captured" in response.text()
 
         page.goto(running.url + "/reports")
         page.select_option("#report-platform", "weibo")

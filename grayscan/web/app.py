@@ -25,6 +25,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from crawler.evidence import sha256_file
 from takedown import dashboard
 from takedown import queue as q
 from takedown.accounts import FORMATS, TLP, export_list
@@ -252,6 +253,9 @@ def create_app(db_path: str | Path, *, user: str, password: str | None = None, l
             return failure(request, 404, "no such evidence file")
         if path.stat().st_size > MAX_EVIDENCE_BYTES:
             return failure(request, 413, "evidence file too large to serve; open it from the evidence store")
+        if row[2] and sha256_file(path) != row[2]:
+            return failure(request, 409, f"evidence file {path.name} changed since it was captured "
+                                         f"(its SHA-256 is not the recorded {row[2]})")
         with open(path, "rb") as f:
             mime = image_type(f.read(16)) if row[0] == "screenshot" else None
         headers = {"Content-Security-Policy": EVIDENCE_CSP, "Cache-Control": "private, max-age=3600"}
