@@ -248,6 +248,7 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     nickname, accounts by cluster, and ``detection_terms``: each detection's matched terms, kept by
     triggers from ``detections.matches`` so every write path keeps it current."""
     db["queue_events"].create_index(["queue_id"], if_not_exists=True)
+    db["queue_events"].create_index(["at"], if_not_exists=True)  # the dashboard's moves per day
     db["queue"].create_index(["platform", "status"], if_not_exists=True)
     db["queue"].create_index(["tier", "status"], if_not_exists=True)
     db["queue"].create_index(["created_at"], if_not_exists=True)
