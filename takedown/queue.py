@@ -310,6 +310,11 @@ def matching_ids(db: sqlite_utils.Database, filters: Filters) -> list[int]:
     return [row[0] for row in db.execute(sql, params).fetchall()]
 
 
+def known_terms(db: sqlite_utils.Database, limit: int = 500) -> list[str]:
+    """Terms detections have matched (for a term filter's suggestions), in order."""
+    return [row[0] for row in db.execute("SELECT DISTINCT term FROM detection_terms ORDER BY 1 LIMIT ?", [limit])]
+
+
 def count(db: sqlite_utils.Database, filters: Filters) -> int:
     """How many items match ``filters``."""
     where, params = filters.sql()

@@ -23,6 +23,7 @@ def test_term_filter_follows_every_write_of_a_detection(db):
                                 "matches": [{"term": "债务优化", "start": 7, "end": 11}]}])
     assert [r["post_id"] for r in queue.select(db, Filters(term="停息挂账"))] == ["2", "0"]
     assert [r["post_id"] for r in queue.select(db, Filters(term="债务优化"))] == ["1"]
+    assert queue.known_terms(db) == ["债务优化", "停息挂账"]  # in code-point order
     db.execute("DELETE FROM detections WHERE post_id = '2'")
     assert queue.count(db, Filters(term="停息挂账")) == 1
 

@@ -153,7 +153,7 @@ def create_app(db_path: str | Path, *, user: str, password: str | None = None, l
         for row in rows:
             row["excerpt"] = " ".join(f"{row['title'] or ''} {row['text'] or ''}"[:200].split())
         return render(request, "queue.html", rows=rows, filters=filters, statuses=q.STATUSES,
-                      platforms=_platforms(db), counts=q.counts(db),
+                      platforms=_platforms(db), counts=q.counts(db), terms=q.known_terms(db),
                       newer=filter_query(filters, after=rows[0]["id"]) if has_newer and rows else None,
                       older=filter_query(filters, before=rows[-1]["id"]) if has_older else None,
                       here=request.url.path + ("?" + request.url.query if request.url.query else ""))
