@@ -56,6 +56,9 @@ class Server:
         self.proc.stderr.close()
 
 
+HOSTILE_TITLE = "<img src=/x onerror=\"document.title='PWNED'\">退保<svg onload=alert(4)>"
+
+
 @pytest.fixture
 def seeded(db_path: Path) -> Path:
     """25 hits by three accounts (with phone contacts at their offsets) and one hostile post."""
@@ -68,7 +71,7 @@ def seeded(db_path: Path) -> Path:
                       "tier": "level1" if i % 2 else "level2",
                       "contacts": [{"type": "phone", "value": f"+861380013{i:04d}", "start": start, "end": start + 11}]})
     add_hits(db, posts)
-    add_hits(db, [{"post_id": "666", "text": HOSTILE, "author_id": "evil",
+    add_hits(db, [{"post_id": "666", "text": HOSTILE, "author_id": "evil", "title": HOSTILE_TITLE,
                    "author_name": "<b onmouseover=alert(3)>律师</b>", "url": "javascript:alert(1)"}])
     db.close()
     return db_path
@@ -158,13 +161,15 @@ def test_hostile_post_renders_inert_on_the_queue_and_item_pages(server, page, se
         assert page.title() != "PWNED" and "grayscan" in page.title()
         assert page.evaluate("document.body.getAttribute('data-pwned')") is None
         assert page.locator("a[href^='javascript:']").count() == 0
-        assert page.locator("[onerror], [onclick], [onmouseover]").count() == 0
+        assert page.locator("[onerror], [onclick], [onmouseover], [onload]").count() == 0
         scripts = page.locator("script").evaluate_all("s => s.map(e => e.getAttribute('src'))")
         assert scripts in ([], ["/static/keys.js"])
     assert page.dialogs == []
     post = page.locator("#post-text").inner_text()
     assert '<script>document.title="PWNED"</script>' in post and 'href="javascript:alert(1)"' in post
     assert page.get_by_text("<b onmouseover=alert(3)>律师</b>", exact=True).count() == 1
+    assert page.locator(".post-title").inner_text() == HOSTILE_TITLE
+    assert page.locator("main img, main svg").count() == 0  # the post brought no element of its own
 
 
 @pytest.mark.browser
