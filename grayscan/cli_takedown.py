@@ -128,7 +128,7 @@ def queue_show(db_path: str, item_id: int, fmt: str | None, as_json: bool) -> No
 
     As TSV or CSV: one field and its value per line; as JSON: one object.
     """
-    from takedown.queue import as_json_list, history, item, rechecks
+    from takedown.queue import as_json_list, contacts, evidence, history, item, rechecks
 
     fmt = resolve_format(fmt, as_json)
     db = open_store(db_path)
@@ -139,10 +139,8 @@ def queue_show(db_path: str, item_id: int, fmt: str | None, as_json: bool) -> No
         **row,
         "reasons": as_json_list(row["reasons"]),
         "matches": as_json_list(row["matches"]),
-        "contacts": list(db.query("SELECT type, value FROM contacts WHERE platform = ? AND post_id = ?",
-                                  [row["platform"], row["post_id"]])),
-        "evidence": list(db.query("SELECT kind, path, sha256, captured_at FROM evidence WHERE platform = ? "
-                                  "AND post_id = ?", [row["platform"], row["post_id"]])),
+        "contacts": contacts(db, row["platform"], row["post_id"]),
+        "evidence": evidence(db, row["platform"], row["post_id"]),
         "history": history(db, item_id),
         "rechecks": rechecks(db, item_id),
     }
@@ -190,17 +188,16 @@ def _print_item(detail: dict[str, Any]) -> None:
 
 def _targets(db, item_ids: tuple[int, ...], filters, from_statuses: tuple[str, ...]) -> list[int]:
     """Explicit ids, or every item matching the filters in one of ``from_statuses``."""
-    from takedown.queue import select
+    from takedown.queue import bulk_filters, matching_ids
 
     if item_ids:
         return list(item_ids)
-    if not any(v for k, v in asdict(filters).items() if k != "status"):
+    if not filters.narrows():
         fail("give item ids, or filters (--platform, --tier, --since, --until, --account, --batch) for a bulk change")
-    if filters.status and filters.status not in from_statuses:
-        fail(f"items in status {filters.status} cannot take this change (only {', '.join(from_statuses)})")
-    # A bulk change touches unreviewed items unless --status explicitly reaches further.
-    scoped = type(filters)(**{**asdict(filters), "status": filters.status or "detected"})
-    return [row["id"] for row in reversed(select(db, scoped))]
+    try:
+        return matching_ids(db, bulk_filters(filters, from_statuses))
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _apply(db_path: str, item_ids: tuple[int, ...], filters: dict[str, Any], from_statuses: tuple[str, ...],
@@ -443,24 +440,19 @@ key_file_option = click.option("--key-file", type=click.Path(dir_okay=False),
 def accounts_export(db_path: str, fmt: str, hashed: bool, key_file: str | None, producer: str, tlp: str,
                     output: str) -> None:
     """Export offending accounts (tier, hits, first/last seen, cluster, contacts) as CSV, JSON or STIX 2.1."""
-    from takedown.accounts import list_entries, offending_accounts, to_csv, to_json, to_stix
-    from takedown.clusters import refresh_clusters
+    from takedown.accounts import export_list
 
     if hashed and not key_file:
         fail("--hashed needs --key-file (an alliance key; plain or salted hashes of phone numbers are reversible)")
     if key_file and not hashed:
         fail("--key-file is only used with --hashed")
     key = _key(key_file)
-    db = open_store(db_path)
-    refresh_clusters(db)
-    entries = list_entries(offending_accounts(db), key=key)
-    text = {"csv": lambda: to_csv(entries), "json": lambda: to_json(entries, producer),
-            "stix": lambda: to_stix(entries, producer, tlp).serialize(pretty=True)}[fmt]()
+    text, exported = export_list(open_store(db_path), fmt, producer=producer, tlp=tlp, key=key)
     if output == "-":
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
         Path(output).write_text(text, encoding="utf-8")
-    console.print(f"{len(entries)} accounts exported as {fmt}{' (hashed)' if hashed else ''} → {output}")
+    console.print(f"{exported} accounts exported as {fmt}{' (hashed)' if hashed else ''} → {output}")
 
 
 @accounts.command("import")

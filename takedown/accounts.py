@@ -270,6 +270,27 @@ def to_stix(entries: list[dict[str, Any]], producer: str, tlp: str = "amber") ->
     return stix2.Bundle(objects=objects, allow_custom=True)
 
 
+#: Export formats of ``export_list``.
+FORMATS = ("csv", "json", "stix")
+
+
+def export_list(db: sqlite_utils.Database, fmt: str, *, producer: str = "grayscan", tlp: str = "amber",
+                key: bytes | None = None) -> tuple[str, int]:
+    """Our offending accounts as a shareable list in ``fmt`` (csv, json or stix; hashed under ``key``
+    when given), with clusters recomputed first; returns (the list's text, how many entries)."""
+    from .clusters import refresh_clusters
+
+    if fmt not in FORMATS:
+        raise ListError(f"unknown list format {fmt!r}; formats are: {', '.join(FORMATS)}")
+    refresh_clusters(db)
+    entries = list_entries(offending_accounts(db), key=key)
+    if fmt == "csv":
+        return to_csv(entries), len(entries)
+    if fmt == "json":
+        return to_json(entries, producer), len(entries)
+    return to_stix(entries, producer, tlp).serialize(pretty=True), len(entries)
+
+
 # ---- importing other members' lists -------------------------------------------------------------
 
 

@@ -14,8 +14,9 @@ it, and the removed item moves to ``reappeared``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import sqlite_utils
@@ -39,6 +40,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 STATUSES = tuple(TRANSITIONS)
 #: Outcomes a platform gives a submitted report.
 OUTCOMES = ("removed", "rejected_by_platform", "no_response")
+#: Review decision -> the statuses a bulk decision may take items from.
+REVIEW_FROM = {"accepted": ("detected", "rejected"), "rejected": ("detected", "accepted")}
 
 
 class TransitionError(ValueError):
@@ -60,8 +63,11 @@ class Filters:
     until: str | None = None  # queued before the end of this date
     account: str | None = None  # author id or nickname
     batch_id: str | None = None
+    term: str | None = None  # a lexicon term the detection matched
+    cluster: str | None = None  # the author's gang cluster id
 
     def sql(self) -> tuple[list[str], list[Any]]:
+        """WHERE conditions over ``queue q`` and their parameters."""
         where: list[str] = []
         params: list[Any] = []
         if self.status:
@@ -83,9 +89,24 @@ class Filters:
             where.append("q.created_at < ?" if "T" in self.until else "date(q.created_at) <= date(?)")
             params.append(self.until)
         if self.account:
-            where.append("(p.author_id = ? OR p.author_name = ?)")
+            where.append("q.id IN (SELECT aq.id FROM posts ap JOIN queue aq ON aq.platform = ap.platform "
+                         "AND aq.post_id = ap.post_id WHERE ap.author_id = ? OR ap.author_name = ?)")
             params += [self.account, self.account]
+        # Account, term and cluster select few items: find those first (indexed), not test every item.
+        if self.term:
+            where.append("q.id IN (SELECT tq.id FROM detection_terms t JOIN queue tq ON tq.platform = t.platform "
+                         "AND tq.post_id = t.post_id WHERE t.term = ?)")
+            params.append(self.term)
+        if self.cluster:
+            where.append("q.id IN (SELECT cq.id FROM account_clusters c JOIN posts cp ON cp.platform = c.platform "
+                         "AND cp.author_id = c.account_id JOIN queue cq ON cq.platform = cp.platform "
+                         "AND cq.post_id = cp.post_id WHERE c.cluster_id = ?)")
+            params.append(self.cluster)
         return where, params
+
+    def narrows(self) -> bool:
+        """Whether any condition besides status is set (a bulk change needs one)."""
+        return any(value for name, value in asdict(self).items() if name != "status")
 
 
 _QUEUED_SQL = "SELECT q.platform, q.post_id, q.id FROM k CROSS JOIN queue q ON q.platform = k.platform AND q.post_id = k.post_id"
@@ -276,12 +297,102 @@ def items(
     return select(db, filters, limit=limit)
 
 
-def select(db: sqlite_utils.Database, filters: Filters, *, limit: int | None = None) -> list[dict[str, Any]]:
-    """Queue items matching ``filters``, newest first."""
+def select(db: sqlite_utils.Database, filters: Filters, *, limit: int | None = None, before: int | None = None,
+           after: int | None = None) -> list[dict[str, Any]]:
+    """Queue items matching ``filters``, newest first.
+
+    Paging is by key, so a deep page costs what the first does: ``before`` keeps items with a
+    smaller id than it (the next page), ``after`` the ``limit`` items just above it (the previous page).
+    """
     where, params = filters.sql()
-    sql = (_ITEMS_SQL + ("WHERE " + " AND ".join(where) if where else "") + " ORDER BY q.id DESC"
+    if before is not None:
+        where.append("q.id < ?")
+        params.append(before)
+    if after is not None:
+        where.append("q.id > ?")
+        params.append(after)
+    order = "ASC" if after is not None else "DESC"
+    sql = (_ITEMS_SQL + ("WHERE " + " AND ".join(where) if where else "") + f" ORDER BY q.id {order}"
            + (f" LIMIT {int(limit)}" if limit else ""))
-    return list(db.query(sql, params))
+    rows = list(db.query(sql, params))
+    return rows[::-1] if after is not None else rows
+
+
+_MATCHING_SQL = " FROM queue q "
+
+
+def matching_ids(db: sqlite_utils.Database, filters: Filters) -> list[int]:
+    """Ids of the items matching ``filters``, oldest first."""
+    where, params = filters.sql()
+    sql = "SELECT q.id" + _MATCHING_SQL + ("WHERE " + " AND ".join(where) if where else "") + " ORDER BY q.id"
+    return [row[0] for row in db.execute(sql, params).fetchall()]
+
+
+def known_terms(db: sqlite_utils.Database, limit: int = 500) -> list[str]:
+    """Terms detections have matched (for a term filter's suggestions), in order."""
+    return [row[0] for row in db.execute("SELECT DISTINCT term FROM detection_terms ORDER BY 1 LIMIT ?", [limit])]
+
+
+def count(db: sqlite_utils.Database, filters: Filters) -> int:
+    """How many items match ``filters``."""
+    where, params = filters.sql()
+    return db.execute("SELECT count(*)" + _MATCHING_SQL + ("WHERE " + " AND ".join(where) if where else ""),
+                      params).fetchone()[0]
+
+
+def bulk_filters(filters: Filters, from_statuses: tuple[str, ...]) -> Filters:
+    """``filters`` scoped for a bulk change that takes items from ``from_statuses``: unreviewed
+    (``detected``) items unless the filter names another of those statuses. Raises ValueError for a
+    filter that selects nothing but a status (a bulk change must be narrowed) or a status it cannot apply to."""
+    if not filters.narrows():
+        raise ValueError("give filters (platform, tier, date, account, term, cluster, batch) for a bulk change")
+    if filters.status and filters.status not in from_statuses:
+        raise ValueError(f"items in status {filters.status} cannot take this change (only {', '.join(from_statuses)})")
+    return replace(filters, status=filters.status or "detected")
+
+
+def review_many(db: sqlite_utils.Database, item_ids: Iterable[int], to_status: str, *, actor: str,
+                note: str | None = None) -> tuple[int, list[str]]:
+    """Move each item to ``to_status``; returns (how many moved, the refusals' messages)."""
+    done, refused = 0, []
+    for item_id in item_ids:
+        try:
+            transition(db, item_id, to_status, actor=actor, note=note)
+            done += 1
+        except TransitionError as exc:
+            refused.append(str(exc))
+    return done, refused
+
+
+_UNDO_NOTE = re.compile(r"^undo of event (\d+)$")
+
+
+def undo(db: sqlite_utils.Database, item_id: int, *, actor: str) -> str:
+    """Take back the item's latest review decision (accept or reject) not already taken back: the
+    item returns to the status it came from, and the undo is recorded as an event of its own (so
+    undoing again reaches the decision before). Returns that status; raises ``TransitionError``
+    when the latest change still in force is not a review decision."""
+    row = db.execute("SELECT status FROM queue WHERE id = ?", [item_id]).fetchone()
+    if row is None:
+        raise TransitionError(f"no queue item {item_id}")
+    undone: set[int] = set()
+    target = None
+    for event_id, previous, reached, note in db.execute(
+            "SELECT id, from_status, to_status, note FROM queue_events WHERE queue_id = ? ORDER BY id DESC", [item_id]):
+        taken_back = _UNDO_NOTE.match(note or "")
+        if taken_back:
+            undone.add(int(taken_back.group(1)))
+        elif event_id not in undone:
+            target = (event_id, previous, reached)
+            break
+    if target is None or target[2] not in REVIEW_FROM or target[1] is None or target[2] != row[0]:
+        raise TransitionError(f"item {item_id} is {row[0]}: its latest change is not a review decision to undo")
+    event_id, previous, current = target
+    at = now_iso()
+    with db.atomic():
+        db["queue"].update(item_id, {"status": previous, "updated_at": at})
+        _record(db, item_id, current, previous, actor, at, f"undo of event {event_id}")
+    return previous
 
 
 def item(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
@@ -293,6 +404,40 @@ def item(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
 def history(db: sqlite_utils.Database, item_id: int) -> list[dict[str, Any]]:
     """The item's transitions, oldest first."""
     return list(db.query("SELECT * FROM queue_events WHERE queue_id = ? ORDER BY id", [item_id]))
+
+
+def contacts(db: sqlite_utils.Database, platform: str, post_id: str) -> list[dict[str, Any]]:
+    """The contacts a post gives (type, value and their offsets in its text)."""
+    return list(db.query("SELECT type, value, raw, start, \"end\" FROM contacts WHERE platform = ? AND post_id = ? "
+                         "ORDER BY start", [platform, post_id]))
+
+
+def evidence(db: sqlite_utils.Database, platform: str, post_id: str) -> list[dict[str, Any]]:
+    """The evidence rows (screenshot, html, ...) of a post, oldest first."""
+    return list(db.query("SELECT id, kind, path, sha256, captured_at, url FROM evidence "
+                         "WHERE platform = ? AND post_id = ? ORDER BY id", [platform, post_id]))
+
+
+def account_items(db: sqlite_utils.Database, platform: str, account_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Queued posts of one account, newest first."""
+    return list(db.query(
+        "SELECT q.id, q.status, q.tier, q.created_at, p.post_id, p.title, p.text FROM posts p "
+        "JOIN queue q ON q.platform = p.platform AND q.post_id = p.post_id "
+        "WHERE p.platform = ? AND p.author_id = ? ORDER BY q.id DESC LIMIT ?", [platform, account_id, limit]))
+
+
+def cluster_of(db: sqlite_utils.Database, platform: str, account_id: str) -> tuple[str | None, list[dict[str, Any]]]:
+    """The account's cluster id (as last computed) and the other accounts in it."""
+    row = db.execute("SELECT cluster_id FROM account_clusters WHERE platform = ? AND account_id = ?",
+                     [platform, account_id]).fetchone()
+    if row is None:
+        return None, []
+    mates = db.query(
+        "SELECT c.platform, c.account_id, a.nickname FROM account_clusters c LEFT JOIN accounts a "
+        "ON a.platform = c.platform AND a.account_id = c.account_id "
+        "WHERE c.cluster_id = ? AND NOT (c.platform = ? AND c.account_id = ?) ORDER BY 1, 2",
+        [row[0], platform, account_id])
+    return row[0], list(mates)
 
 
 def rechecks(db: sqlite_utils.Database, item_id: int) -> list[dict[str, Any]]:

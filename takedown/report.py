@@ -27,7 +27,7 @@ import sqlite_utils
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from . import csvsafe
-from .queue import Filters, as_json_list, select, submit
+from .queue import Filters, as_json_list, evidence, select, submit
 from .store import now_iso
 
 EXCERPT_CHARS = 400
@@ -84,18 +84,25 @@ def default_channel(platform: str | None) -> str:
     return DEFAULT_CHANNELS.get(platform or "", f"{platform or 'platform'}-report")
 
 
+def marked_parts(text: str, spans: Iterable[tuple[int, int, str]]) -> list[tuple[str, str | None]]:
+    """``text`` split into (part, kind) pieces for highlighting: ``kind`` of the (start, end, kind)
+    span a piece is, None between spans. Spans outside the text, and those overlapping an earlier
+    one, are left unmarked."""
+    parts: list[tuple[str, str | None]] = []
+    cursor = 0
+    for start, end, kind in sorted(s for s in spans if isinstance(s[0], int) and isinstance(s[1], int)):
+        if start < cursor or end > len(text) or end <= start:
+            continue
+        parts += [(text[cursor:start], None), (text[start:end], kind)]
+        cursor = end
+    parts.append((text[cursor:], None))
+    return [p for p in parts if p[0]]
+
+
 def _marked_excerpt(text: str, matches: list[dict[str, Any]]) -> list[tuple[str, bool]]:
     """``text`` cut to EXCERPT_CHARS, split into (part, is_match) pieces for highlighting."""
-    text = text[:EXCERPT_CHARS]
-    spans = sorted((m["start"], m["end"]) for m in matches if "start" in m and m.get("end", 0) <= len(text))
-    parts, cursor = [], 0
-    for start, end in spans:
-        if start < cursor:
-            continue
-        parts += [(text[cursor:start], False), (text[start:end], True)]
-        cursor = end
-    parts.append((text[cursor:], False))
-    return [p for p in parts if p[0]]
+    spans = [(m["start"], m.get("end"), "term") for m in matches if "start" in m]
+    return [(part, kind is not None) for part, kind in marked_parts(text[:EXCERPT_CHARS], spans)]
 
 
 def _data_uri(path: Path) -> str | None:
@@ -103,17 +110,19 @@ def _data_uri(path: Path) -> str | None:
     if not path.is_file() or path.stat().st_size > MAX_EMBED_BYTES:
         return None
     data = path.read_bytes()
-    mime = next((m for magic, m in _IMAGE_TYPES.items() if data.startswith(magic)), None)
+    mime = image_type(data)
     return f"data:{mime};base64,{base64.b64encode(data).decode()}" if mime else None
 
 
+def image_type(data: bytes) -> str | None:
+    """The MIME type of PNG, JPEG or WebP ``data`` by its magic bytes; None for anything else."""
+    if data.startswith(b"RIFF") and data[8:12] != b"WEBP":
+        return None
+    return next((m for magic, m in _IMAGE_TYPES.items() if data.startswith(magic)), None)
+
+
 def _evidence(db: sqlite_utils.Database, platform: str, post_id: str, embed: bool) -> list[dict[str, Any]]:
-    rows = list(
-        db.query(
-            "SELECT kind, path, sha256, captured_at FROM evidence WHERE platform = ? AND post_id = ? ORDER BY id",
-            [platform, post_id],
-        )
-    )
+    rows = [{k: row[k] for k in ("kind", "path", "sha256", "captured_at")} for row in evidence(db, platform, post_id)]
     for row in rows:
         if embed and row["kind"] == "screenshot" and row["path"]:
             row["data_uri"] = _data_uri(Path(row["path"]))

@@ -242,9 +242,37 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Indexes for reviewing a large queue: an item's history, filtered pages in id order (an index
+    on equal columns keeps rowid order, so a filtered page reads only its own rows), posts by
+    nickname, accounts by cluster, and ``detection_terms``: each detection's matched terms, kept by
+    triggers from ``detections.matches`` so every write path keeps it current."""
+    db["queue_events"].create_index(["queue_id"], if_not_exists=True)
+    db["queue_events"].create_index(["at"], if_not_exists=True)  # the dashboard's moves per day
+    db["queue"].create_index(["platform", "status"], if_not_exists=True)
+    db["queue"].create_index(["tier", "status"], if_not_exists=True)
+    db["queue"].create_index(["created_at"], if_not_exists=True)
+    db["posts"].create_index(["author_name"], if_not_exists=True)
+    db["account_clusters"].create_index(["cluster_id"], if_not_exists=True)
+    db["detection_terms"].create({"platform": str, "post_id": str, "term": str}, pk=("platform", "post_id", "term"))
+    db["detection_terms"].create_index(["term"])
+    terms_of_new = ("INSERT OR IGNORE INTO detection_terms (platform, post_id, term) "
+                    "SELECT new.platform, new.post_id, json_extract(m.value, '$.term') FROM json_each(new.matches) m "
+                    "WHERE json_valid(new.matches) AND json_extract(m.value, '$.term') IS NOT NULL;")
+    forget_old = "DELETE FROM detection_terms WHERE platform = old.platform AND post_id = old.post_id;"
+    db.executescript(f"""
+        CREATE TRIGGER detections_terms_ai AFTER INSERT ON detections BEGIN {terms_of_new} END;
+        CREATE TRIGGER detections_terms_au AFTER UPDATE OF matches ON detections BEGIN {forget_old} {terms_of_new} END;
+        CREATE TRIGGER detections_terms_ad AFTER DELETE ON detections BEGIN {forget_old} END;
+        INSERT OR IGNORE INTO detection_terms (platform, post_id, term)
+          SELECT d.platform, d.post_id, json_extract(m.value, '$.term') FROM detections d, json_each(d.matches) m
+          WHERE json_valid(d.matches) AND json_extract(m.value, '$.term') IS NOT NULL;
+    """)
+
+
 #: Ordered forward migrations; index i brings the schema from version i to i + 1.
 #: Never edit a released migration: append a new one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
