@@ -25,6 +25,7 @@ db_option = click.option(
     default=lambda: os.environ.get("GRAYSCAN_DB", "grayscan.db"),
     show_default="grayscan.db or $GRAYSCAN_DB",
     type=click.Path(dir_okay=False),
+    is_eager=True,  # read before --platform, whose valid values include the platforms stored in it
     help="SQLite database file.",
 )
 
@@ -94,8 +95,36 @@ def _statuses() -> Sequence[str]:
     return STATUSES
 
 
-#: The platforms grayscan has spiders for (the spiders' registry).
-PLATFORM = RegistryChoice(_platforms)
+class StoredPlatform(RegistryChoice):
+    """A platform to filter stored data by: one grayscan has a spider for, or one already stored in the
+    database (``crawl generic`` stores posts under its YAML file's name)."""
+
+    def convert(self, value, param, ctx):
+        if value in self.choices:
+            return value
+        stored = _stored_platforms((ctx.params.get("db_path") if ctx else None) or "")
+        if value in stored:
+            return value
+        known = ", ".join(dict.fromkeys([*self.choices, *stored]))
+        self.fail(f"{value!r} is not a platform; choose from {known}", param, ctx)
+
+
+def _stored_platforms(db_path: str) -> list[str]:
+    """The platforms that have posts in the database at ``db_path`` (none when it is missing)."""
+    import sqlite3
+    from contextlib import closing
+
+    if not db_path or not os.path.isfile(db_path):
+        return []
+    try:
+        with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+            return [row[0] for row in conn.execute("SELECT DISTINCT platform FROM posts ORDER BY platform")]
+    except sqlite3.Error:
+        return []
+
+
+#: The platforms to filter stored data by (the spiders' registry, and generic crawls' names in the database).
+PLATFORM = StoredPlatform(_platforms)
 #: What ``grayscan crawl`` can crawl: the platforms, and ``generic`` (configured by a YAML file).
 SPIDER = RegistryChoice(_spiders)
 #: The takedown queue's statuses.

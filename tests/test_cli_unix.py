@@ -96,8 +96,8 @@ def test_read_commands_piped_to_a_file_hold_the_data(seeded, db_path, tmp_path):
     proc, text = run_to_file(tmp_path, "queue", "show", str(seeded["1"]), "--db", db)
     fields = dict(line.split("\t", 1) for line in text.splitlines()[1:])
     assert proc.returncode == 0 and fields["post_id"] == "1" and fields["status"] == "detected"
-    assert json.loads(fields["contacts"]) == [{"type": "phone", "value": "+8613800138000"},
-                                              {"type": "wechat", "value": "=zxxf2026"}]
+    assert [(c["type"], c["value"]) for c in json.loads(fields["contacts"])] == [("phone", "+8613800138000"),
+                                                                                ("wechat", "=zxxf2026")]
     proc, text = run_to_file(tmp_path, "queue", "show", str(seeded["1"]), "--db", db, "--format", "json")
     (detail,) = json.loads(text)
     assert detail["text"] == FORMULA and [e["to_status"] for e in detail["history"]] == ["detected"]
@@ -243,7 +243,7 @@ def test_invalid_platforms_and_dates_exit_2_naming_the_valid_choices(seeded, db_
                  ("recheck", "--platform", "nosuch"), ("import", __file__, "--platform", "nosuch")):
         proc = run_cli(*args, *db)
         assert proc.returncode == Exit.USAGE, args
-        assert "'nosuch' is not one of" in proc.stderr and "'weibo', 'bilibili'" in proc.stderr, args
+        assert "'nosuch' is not a platform; choose from" in proc.stderr and "weibo, bilibili" in proc.stderr, args
     proc = run_cli("crawl", "nosuch", *db)
     assert proc.returncode == Exit.USAGE and "'xhs'" in proc.stderr and "'generic'" in proc.stderr
     proc = run_cli("queue", "list", "--status", "gone", *db)
@@ -257,6 +257,13 @@ def test_invalid_platforms_and_dates_exit_2_naming_the_valid_choices(seeded, db_
     assert listed("--since", "2h") == listed("--since", "today") == listed("--until", "today") == 4
     assert listed("--since", "2999-01-01") == listed("--until", "2w") == listed("--until", "yesterday") == 0
     assert listed("--platform", "bilibili") == 2
+    # A generic crawl stores posts under its YAML file's name: that name filters too, and is offered.
+    db_ = store.open_db(db_path)
+    store.upsert_posts(db_, [{"platform": "demo-forum", "post_id": "9", "text": "停息挂账找我们，加V：tx2026"}])
+    enqueue(db_, [{"platform": "demo-forum", "post_id": "9", "tier": "level2", "score": 0.9, "reasons": []}])
+    db_.close()
+    assert listed("--platform", "demo-forum") == 1
+    assert "demo-forum" in run_cli("queue", "list", "--platform", "nosuch", *db).stderr
 
 
 # ---- review moves -----------------------------------------------------------------------------------------
