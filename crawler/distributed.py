@@ -30,6 +30,8 @@ class JobArgs:
     comments: bool = False
     comment_pages: int = 1
     refresh: bool = False
+    #: Requests per second to the platform across all workers (None: one per its politeness delay).
+    rate: float | None = None
 
 
 @dataclass
@@ -83,8 +85,9 @@ def work(
 ) -> list[WorkerResult]:
     """Work on the frontier's jobs (all, or those of ``platforms``) in this process until they are done.
 
-    Rate limits: ``GRAYSCAN_RATE_LIMITS`` in ``overrides`` (requests/s per platform), else one request
-    per the platform's politeness delay (``PLATFORM_DOWNLOAD_DELAY``; none against a loopback replica)."""
+    Rate limits: ``GRAYSCAN_RATE_LIMITS`` in ``overrides`` (requests/s per platform), else the job's
+    ``rate``, else one request per the platform's politeness delay (``PLATFORM_DOWNLOAD_DELAY``; none
+    against a loopback replica)."""
     jobs = Frontier(frontier_url).jobs()
     chosen = [p for p in jobs if platforms is None or p in platforms]
     base = crawl_settings(overrides)
@@ -97,8 +100,10 @@ def work(
                        comment_pages=args.comment_pages, refresh=args.refresh,
                        cookies_file=(cookies or {}).get(platform))
         settings = job_settings(base, job, overrides, frontier_settings(frontier_url))
-        if "GRAYSCAN_RATE_LIMITS" not in (overrides or {}) and settings.getfloat("DOWNLOAD_DELAY") > 0:
-            settings.set("GRAYSCAN_RATE_LIMITS", {platform: 1 / settings.getfloat("DOWNLOAD_DELAY")}, "cmdline")
+        delay = settings.getfloat("DOWNLOAD_DELAY")
+        rate = args.rate or (1 / delay if delay > 0 else None)
+        if "GRAYSCAN_RATE_LIMITS" not in (overrides or {}) and rate:
+            settings.set("GRAYSCAN_RATE_LIMITS", {platform: rate}, "cmdline")
         crawler = Crawler(spider_class(platform), settings)
         if on_item:
             crawler.signals.connect(lambda item, p=platform, **_: on_item(p), signal=signals.item_scraped, weak=False)

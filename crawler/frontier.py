@@ -149,6 +149,11 @@ class Snapshot:
     def finished(self) -> bool:
         return self.queued == 0 and self.inflight == 0
 
+    @property
+    def settled(self) -> bool:
+        """Finished, or stopped by the platform with no worker left: nothing more will come."""
+        return self.finished or (self.stopped is not None and self.workers == 0)
+
 
 class Frontier:
     """The shared frontier at a ``redis://HOST:PORT/N`` URL: jobs, seeds, queue, leases, counters."""

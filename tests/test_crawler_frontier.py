@@ -1,0 +1,268 @@
+"""Several crawl workers on a shared Redis frontier (a real redis-server started here) against the
+seven-platform replica: every post stored once, a SIGKILLed worker's requests re-queued, an ingest
+consumer killed mid-batch restarted without losses or doubles, per-platform rates held across workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from conftest import ROOT
+from test_crawler_crawl import replica_posts
+
+from crawler import distributed
+from crawler.frontier import ITEM_STREAM, Frontier, decode_request, encode_request
+from crawler.ratelimit import TokenBucket
+from crawler.replica.server import SIGNER_PAGES, ReplicaServer
+from crawler.spiders import PLATFORMS
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+#: Each platform's replica posts (7) and their comments (6), all comment pages followed.
+PER_PLATFORM = 13
+#: Platforms signed in Python (no Chromium): quick to start in every worker process.
+NO_BROWSER = ["weibo", "bilibili", "tieba"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    """A throwaway redis-server on a free loopback port: no persistence, killed at teardown."""
+    if not os.path.exists(REDIS_SERVER):
+        pytest.skip("redis-server is not installed (Debian package redis-server; .ci/run installs it)")
+    workdir = tmp_path_factory.mktemp("redis")
+    for _ in range(5):
+        port = free_port()
+        proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                 "--appendonly", "no", "--dir", str(workdir)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=port)
+        for _ in range(50):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        else:
+            proc.kill()
+            continue
+        if proc.poll() is None:
+            break
+    else:
+        pytest.fail("redis-server did not start")
+    yield f"redis://127.0.0.1:{port}"
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture
+def frontier_url(redis_server):
+    url = f"{redis_server}/0"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture(scope="module")
+def replica():
+    with ReplicaServer(replica_posts()) as server:
+        yield server
+
+
+def cli(*args: str) -> subprocess.Popen:
+    """``grayscan ARGS`` started in the background (stderr captured)."""
+    return subprocess.Popen([sys.executable, "-m", "grayscan", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, encoding="utf-8", cwd=ROOT)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 120) -> str:
+    _, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err[-3000:]
+    return err
+
+
+def push(url: str, platforms: list[str], rate: float | None = None) -> None:
+    """Seed each platform's job with the keyword 征信修复 and all comment pages (the API behind ``frontier push``)."""
+    for platform in platforms:
+        assert distributed.push(url, platform, distributed.JobArgs(comments=True, comment_pages=3, rate=rate),
+                                keywords=["征信修复"]) == 1
+
+
+def rows(db_path, sql: str, *params) -> list[tuple]:
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def posts_per_platform(db_path) -> dict[str, int]:
+    return dict(rows(db_path, "SELECT platform, count(*) FROM posts GROUP BY platform"))
+
+
+def platform_of(server: ReplicaServer, path: str) -> str | None:
+    """Which platform a replica path belongs to (its route's name); None for what Chromium loads to sign."""
+    replica = server.replica
+    route = replica.exact.get(path) or next((r for p, r in replica.patterns if p.fullmatch(path)), None)
+    if path in SIGNER_PAGES or route is None:
+        return None
+    name = route.__name__.split("_")[0]
+    return {"bili": "bilibili"}.get(name, name)
+
+
+def test_request_entries_round_trip(replica):
+    """A queue entry restores the request exactly: POST form bodies, non-ASCII headers, meta."""
+    from crawler.spiders import spider_class
+
+    spider = spider_class("tieba")()
+    request = spider.request(spider.api.comments({"post_id": "42", "url": ""}))
+    request.headers["X-Note"] = "征信".encode()
+    restored = decode_request(json.loads(encode_request(request, spider))["request"], spider)
+    assert (restored.url, restored.method, restored.body) == (request.url, request.method, request.body)
+    assert restored.headers["X-Note"] == "征信".encode() and restored.meta == request.meta
+    assert restored.callback == spider.on_response and type(restored) is type(request)
+
+
+def test_token_bucket_spaces_takers(frontier_url):
+    """Twelve takes at 20/s with a burst of 2: the first two now, the rest 50 ms apart (on Redis's clock)."""
+    bucket = TokenBucket(Frontier(frontier_url).redis, "weibo", rate=20, burst=2)
+    waits = [bucket.take() for _ in range(12)]
+    assert waits[:2] == [0, 0]
+    assert waits[-1] == pytest.approx(0.5, abs=0.05)
+    assert all(b > a for a, b in zip(waits[2:], waits[3:], strict=False))
+
+
+def test_three_workers_store_every_post_once_within_rate_limits(frontier_url, replica, tmp_path):
+    rate = 5.0
+    db_path = tmp_path / "grayscan.db"
+    proc = cli("frontier", "push", "weibo", "-k", "征信修复", "--comments", "--comment-pages", "3", "--rate", str(rate),
+               "--frontier", frontier_url)
+    assert "pushed 1 seeds for weibo" in finish(proc)
+    push(frontier_url, [p for p in PLATFORMS if p != "weibo"], rate)
+    started = time.monotonic()
+    del replica.replica.served[:]
+    consumer = cli("ingest", "--from", frontier_url, "--db", str(db_path), "--lexicon-only", "--until-done",
+                   "--batch-size", "20")
+    workers = [cli("worker", "--frontier", frontier_url, "--base-url", replica.base_url) for _ in range(3)]
+    logs = [finish(w) for w in workers]
+    ingest_log = finish(consumer)
+    elapsed = time.monotonic() - started
+
+    assert posts_per_platform(db_path) == {p: PER_PLATFORM for p in PLATFORMS}
+    assert f"ingested {7 * PER_PLATFORM} posts" in ingest_log and f"({7 * PER_PLATFORM} new" in ingest_log
+    frontier = Frontier(frontier_url)
+    for platform in PLATFORMS:
+        snap = frontier.snapshot(platform)
+        # Each post went to the stream exactly once: the seen set kept every request to one worker.
+        assert (snap.items, snap.finished, snap.requeued) == (PER_PLATFORM, True, 0), snap
+    assert frontier.redis.xlen(ITEM_STREAM) == 0
+    pages = [sum(int(n) for n in _pages(log)) for log in logs]
+    assert all(p > 0 for p in pages), pages  # all three workers shared the crawl
+
+    # The replica saw at most `rate` requests per second per platform, from all workers together.
+    times: dict[str, list[float]] = {}
+    for at, path in replica.replica.served:
+        platform = platform_of(replica, path)
+        if platform:
+            times.setdefault(platform, []).append(at)
+    assert set(times) == set(PLATFORMS)
+    busiest = {}
+    for platform, stamps in times.items():
+        stamps.sort()
+        busiest[platform] = max(sum(1 for t in stamps if s <= t < s + 1.0) for s in stamps)
+        # Tokens are granted at 5/s after a burst of 1; one more allows for arrival jitter on a loaded machine
+        # (unlimited, the workers send a platform's ~13 requests within half a second).
+        assert busiest[platform] <= rate + 1 + 1, (platform, busiest)
+        # ... and the limit was what held them back: n requests need at least (n - 1) / rate seconds.
+        assert stamps[-1] - stamps[0] >= (len(stamps) - 1) / rate - 0.1, platform
+    print(f"3 workers, 7 platforms, {sum(map(len, times.values()))} requests in {elapsed:.1f}s; "
+          f"busiest second per platform: {busiest}")
+
+    status = subprocess.run([sys.executable, "-m", "grayscan", "frontier", "status", "--json", "--frontier",
+                             frontier_url], capture_output=True, text=True, cwd=ROOT, check=True)
+    lines = [json.loads(line) for line in status.stdout.splitlines()]
+    assert {line["platform"]: (line["finished"], line["items"]) for line in lines[:-1]} == {
+        p: (True, PER_PLATFORM) for p in PLATFORMS}
+    assert lines[-1] == {"items_pending_ingest": 0}
+
+
+def _pages(log: str) -> list[str]:
+    return [line.split(": ", 1)[1].split(" pages")[0] for line in log.splitlines() if " pages, " in line]
+
+
+def inflight_entries(url: str) -> list[str]:
+    client = redis.Redis.from_url(url, decode_responses=True)
+    return [e for key in client.keys("grayscan:*:inflight:*") for e in client.lrange(key, 0, -1)]
+
+
+def test_killed_worker_requests_are_requeued_and_the_crawl_completes(frontier_url, replica, tmp_path):
+    db_path = tmp_path / "grayscan.db"
+    push(frontier_url, NO_BROWSER, rate=4)
+    doomed = cli("worker", "--frontier", frontier_url, "--base-url", replica.base_url, "--lease", "1.5")
+    frontier = Frontier(frontier_url)
+    deadline = time.monotonic() + 60
+    while sum(frontier.snapshot(p).done for p in NO_BROWSER) < 8 or not inflight_entries(frontier_url):
+        assert time.monotonic() < deadline and doomed.poll() is None, "the worker never got going"
+        time.sleep(0.05)
+    held = inflight_entries(frontier_url)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait()
+    assert held and sum(frontier.snapshot(p).done for p in NO_BROWSER) < 3 * PER_PLATFORM
+
+    rescuer = cli("worker", "--frontier", frontier_url, "--base-url", replica.base_url, "--lease", "1.5")
+    log = finish(rescuer)
+    assert "requests of dead workers re-queued" in log
+    assert sum(frontier.snapshot(p).requeued for p in NO_BROWSER) >= len(held)
+    assert not inflight_entries(frontier_url)
+    finish(cli("ingest", "--from", frontier_url, "--db", str(db_path), "--lexicon-only", "--until-done"))
+    assert posts_per_platform(db_path) == {p: PER_PLATFORM for p in NO_BROWSER}  # nothing lost
+
+
+def test_ingest_killed_mid_batch_loses_and_doubles_nothing(frontier_url, replica, tmp_path):
+    db_path = tmp_path / "grayscan.db"
+    push(frontier_url, NO_BROWSER)
+    finish(cli("worker", "--frontier", frontier_url, "--base-url", replica.base_url))
+    total = len(NO_BROWSER) * PER_PLATFORM
+    assert Frontier(frontier_url).redis.xlen(ITEM_STREAM) == total
+
+    # Consumer c1 commits batch 2 to SQLite and is SIGKILLed before acknowledging it.
+    code = textwrap.dedent("""
+        import os, signal, sys
+        from crawler.stream import StreamIngest
+        def die(batch):
+            if batch == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+        StreamIngest(sys.argv[1], sys.argv[2], model="none", consumer="c1", batch_size=10, after_store=die).run()
+    """)
+    killed = subprocess.run([sys.executable, "-c", code, frontier_url, str(db_path)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert rows(db_path, "SELECT count(*) FROM posts")[0][0] == 20
+    pending = Frontier(frontier_url).redis.xpending(ITEM_STREAM, "ingest")
+    assert pending["pending"] == 10 and pending["consumers"][0]["name"] == "c1"
+
+    # Another consumer takes c1's stale batch over (XAUTOCLAIM) and finishes the stream.
+    log = finish(cli("ingest", "--from", frontier_url, "--db", str(db_path), "--lexicon-only", "--until-done",
+                     "--batch-size", "10", "--consumer", "c2", "--claim-after", "0.3"))
+    assert f"ingested {total - 10} posts" in log and f"({total - 20} new" in log
+    assert posts_per_platform(db_path) == {p: PER_PLATFORM for p in NO_BROWSER}
+    assert rows(db_path, "SELECT count(*) FROM queue")[0][0] == rows(
+        db_path, "SELECT count(DISTINCT platform || post_id) FROM queue")[0][0] > 0
+    assert rows(db_path, "SELECT count(*) FROM detections")[0][0] == total
+    assert Frontier(frontier_url).redis.xlen(ITEM_STREAM) == 0
