@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,52 +22,23 @@ from test_crawler_crawl import replica_posts
 from crawler import distributed
 from crawler.frontier import ITEM_STREAM, Frontier, decode_request, encode_request
 from crawler.ratelimit import TokenBucket
+from crawler.replica.redis_server import REDIS_SERVER, LocalRedis
 from crawler.replica.server import SIGNER_PAGES, ReplicaServer
 from crawler.spiders import PLATFORMS
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 #: Each platform's replica posts (7) and their comments (6), all comment pages followed.
 PER_PLATFORM = 13
 #: Platforms signed in Python (no Chromium): quick to start in every worker process.
 NO_BROWSER = ["weibo", "bilibili", "tieba"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
+def redis_server():
     """A throwaway redis-server on a free loopback port: no persistence, killed at teardown."""
     if not os.path.exists(REDIS_SERVER):
         pytest.skip("redis-server is not installed (Debian package redis-server; .ci/run installs it)")
-    workdir = tmp_path_factory.mktemp("redis")
-    for _ in range(5):
-        port = free_port()
-        proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                 "--appendonly", "no", "--dir", str(workdir)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=port)
-        for _ in range(50):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if proc.poll() is not None:
-                    break
-                time.sleep(0.05)
-        else:
-            proc.kill()
-            continue
-        if proc.poll() is None:
-            break
-    else:
-        pytest.fail("redis-server did not start")
-    yield f"redis://127.0.0.1:{port}"
-    proc.kill()
-    proc.wait()
+    with LocalRedis() as server:
+        yield server.url
 
 
 @pytest.fixture
