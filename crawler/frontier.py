@@ -258,7 +258,9 @@ def encode_request(request: Request, spider) -> str:
         request = request.replace(errback=errback.errback)
     data = request.to_dict(spider=spider)
     data["body"] = data["body"].decode("latin-1")
-    data["headers"] = {k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in data["headers"].items()}
+    # Login cookies live in each worker's jar only: never in Redis (crawler/middlewares.py).
+    data["headers"] = {k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in data["headers"].items()
+                       if k.lower() != b"cookie"}
     return json.dumps({"request": data}, ensure_ascii=False, separators=(",", ":"))
 
 

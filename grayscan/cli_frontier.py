@@ -10,7 +10,7 @@ import threading
 import click
 
 from .exitcodes import Exit
-from .options import console, db_option, fail, lexicon_option
+from .options import console, db_option, fail, lexicon_only_option, lexicon_option, model_option
 
 frontier_option = click.option(
     "--frontier", "frontier_url", envvar="GRAYSCAN_FRONTIER", required=True, metavar="redis://HOST:PORT/N",
@@ -94,12 +94,13 @@ def parse_cookies(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--base-url", help="Map every host of the platforms onto this base URL (a local replica).")
 @click.option("--cookies", "cookies", multiple=True, metavar="PLATFORM=FILE",
               help="Login cookies of a platform for this worker (repeatable).")
+@click.option("--stay", is_flag=True, help="Keep waiting for pushes to the jobs after they are done (until Ctrl-C).")
 @click.option("--lease", type=click.FloatRange(min=0.5), default=15.0, show_default=True,
               help="Seconds without a heartbeat after which this worker counts as dead and its requests are re-queued.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="WARNING",
               show_default=True, help="Scrapy log level.")
 def worker(frontier_url: str, platforms: tuple[str, ...], base_url: str | None, cookies: tuple[str, ...],
-           lease: float, log_level: str) -> None:
+           stay: bool, lease: float, log_level: str) -> None:
     """Join the crawls in a Redis frontier: take requests from the shared queue, push the posts found to
     the item stream (never to SQLite), and stop when every job is done. Start any number of workers on
     any number of machines; a worker that dies has its unfinished requests re-queued for the others.
@@ -109,7 +110,7 @@ def worker(frontier_url: str, platforms: tuple[str, ...], base_url: str | None, 
       grayscan worker --frontier redis://10.0.0.5:6379/0
     """
     run_workers(frontier_url, list(platforms) or None, base_url, parse_cookies(cookies),
-                {"LOG_LEVEL": log_level, "GRAYSCAN_FRONTIER_LEASE": lease})
+                {"LOG_LEVEL": log_level, "GRAYSCAN_FRONTIER_LEASE": lease, "GRAYSCAN_FRONTIER_STAY": stay})
 
 
 @click.group()
@@ -199,9 +200,8 @@ def clear(platform: str, frontier_url: str) -> None:
               help="The frontier whose item stream to read (or $GRAYSCAN_FRONTIER).")
 @db_option
 @lexicon_option
-@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False),
-              help="Classifier model directory; default: the model bundled with grayscan.")
-@click.option("--lexicon-only", is_flag=True, help="Classify with the lexicon-only baseline (no model).")
+@model_option
+@lexicon_only_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=250, show_default=True,
               help="Posts per batch (one transaction each).")
 @click.option("--until-done", is_flag=True, help="Exit once every crawl job is done and the stream is empty "

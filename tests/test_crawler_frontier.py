@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 from conftest import ROOT
-from test_crawler_crawl import replica_posts
+from test_crawler_crawl import replica_posts, rows
 
 from crawler import distributed
 from crawler.frontier import ITEM_STREAM, Frontier, decode_request, encode_request
@@ -71,14 +70,6 @@ def push(url: str, platforms: list[str], rate: float | None = None) -> None:
     for platform in platforms:
         assert distributed.push(url, platform, distributed.JobArgs(comments=True, comment_pages=3, rate=rate),
                                 keywords=["征信修复"]) == 1
-
-
-def rows(db_path, sql: str, *params) -> list[tuple]:
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def posts_per_platform(db_path) -> dict[str, int]:
@@ -235,3 +226,16 @@ def test_ingest_killed_mid_batch_loses_and_doubles_nothing(frontier_url, replica
         db_path, "SELECT count(DISTINCT platform || post_id) FROM queue")[0][0] > 0
     assert rows(db_path, "SELECT count(*) FROM detections")[0][0] == total
     assert Frontier(frontier_url).redis.xlen(ITEM_STREAM) == 0
+
+
+def test_a_captcha_on_one_worker_stops_every_worker_of_the_platform(frontier_url):
+    with ReplicaServer(replica_posts(), faults={"验证码": "captcha"}) as server:
+        assert distributed.push(frontier_url, "weibo", distributed.JobArgs(), keywords=["验证码"]) == 1
+        workers = [cli("worker", "--frontier", frontier_url, "--base-url", server.base_url, "--lease", "1.5")
+                   for _ in range(2)]
+        logs = [w.communicate(timeout=120)[1] for w in workers]
+    assert [w.returncode for w in workers] == [3, 3], logs
+    assert all("finish: captcha" in log for log in logs)
+    snap = Frontier(frontier_url).snapshot("weibo")
+    # The blocked request is kept for later (`frontier push` lifts the stop), not lost.
+    assert (snap.stopped, snap.queued, snap.inflight, snap.workers) == ("captcha", 1, 0, 0)
