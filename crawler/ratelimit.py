@@ -62,7 +62,7 @@ class SharedRateLimitMiddleware:
         url = settings.get("GRAYSCAN_FRONTIER")
         self.rates = settings.getdict("GRAYSCAN_RATE_LIMITS")
         if not url or not self.rates:
-            raise NotConfigured("no frontier or no rate limits")
+            raise NotConfigured  # no frontier, or no limits (a loopback replica): nothing to say in the log
         self.client = Frontier(url).redis
         self.burst = settings.getfloat("GRAYSCAN_RATE_BURST", 1.0)
         self.crawler = crawler

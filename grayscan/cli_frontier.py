@@ -179,7 +179,8 @@ def status(frontier_url: str, as_json: bool) -> None:
     for column in ("platform", "queued", "in flight", "seen", "done", "posts", "re-queued", "workers", "state"):
         table.add_column(column, justify="left" if column in ("platform", "state") else "right")
     for s in snapshots:
-        state = f"stopped: {s.stopped}" if s.stopped else "finished" if s.finished else "crawling"
+        state = (f"stopped: {s.stopped}" if s.stopped else "finished" if s.finished
+                 else "crawling" if s.workers else "waiting for workers")
         table.add_row(s.platform, *(str(v) for v in (s.queued, s.inflight, s.seen, s.done, s.items, s.requeued,
                                                      s.workers)), state)
     console.print(table)
