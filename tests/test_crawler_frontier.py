@@ -109,7 +109,7 @@ def test_token_bucket_spaces_takers(frontier_url):
 
 
 def test_three_workers_store_every_post_once_within_rate_limits(frontier_url, replica, tmp_path):
-    rate = 5.0
+    rate, window = 2.0, 2.0
     db_path = tmp_path / "grayscan.db"
     proc = cli("frontier", "push", "weibo", "-k", "征信修复", "--comments", "--comment-pages", "3", "--rate", str(rate),
                "--frontier", frontier_url)
@@ -145,14 +145,14 @@ def test_three_workers_store_every_post_once_within_rate_limits(frontier_url, re
     busiest = {}
     for platform, stamps in times.items():
         stamps.sort()
-        busiest[platform] = max(sum(1 for t in stamps if s <= t < s + 1.0) for s in stamps)
-        # Tokens are granted at 5/s after a burst of 1; one more allows for arrival jitter on a loaded machine
-        # (unlimited, the workers send a platform's ~13 requests within half a second).
-        assert busiest[platform] <= rate + 1 + 1, (platform, busiest)
+        busiest[platform] = max(sum(1 for t in stamps if s <= t < s + window) for s in stamps)
+        # Tokens are granted at 2/s after a burst of 1: 5 in 2 s; two more allow for requests delayed on
+        # their way by a loaded machine (unlimited, the workers send a platform's ~13 requests within 2 s).
+        assert busiest[platform] <= rate * window + 1 + 2, (platform, busiest)
         # ... and the limit was what held them back: n requests need at least (n - 1) / rate seconds.
         assert stamps[-1] - stamps[0] >= (len(stamps) - 1) / rate - 0.1, platform
     print(f"3 workers, 7 platforms, {sum(map(len, times.values()))} requests in {elapsed:.1f}s; "
-          f"busiest second per platform: {busiest}")
+          f"busiest {window:.0f} s per platform: {busiest}")
 
     status = subprocess.run([sys.executable, "-m", "grayscan", "frontier", "status", "--json", "--frontier",
                              frontier_url], capture_output=True, text=True, cwd=ROOT, check=True)
@@ -171,7 +171,10 @@ def inflight_entries(url: str) -> list[str]:
     return [e for key in client.keys("grayscan:*:inflight:*") for e in client.lrange(key, 0, -1)]
 
 
-def test_killed_worker_requests_are_requeued_and_the_crawl_completes(frontier_url, replica, tmp_path):
+def test_killed_worker_and_killed_consumer_lose_and_double_nothing(frontier_url, replica, tmp_path):
+    """A worker SIGKILLed mid-crawl: its requests are re-queued and another worker completes the crawl.
+    Then the ingest consumer is SIGKILLed after committing a batch but before acknowledging it: another
+    consumer takes the batch over, and every post is stored exactly once."""
     db_path = tmp_path / "grayscan.db"
     push(frontier_url, NO_BROWSER, rate=4)
     doomed = cli("worker", "--frontier", frontier_url, "--base-url", replica.base_url, "--lease", "1.5")
@@ -185,21 +188,12 @@ def test_killed_worker_requests_are_requeued_and_the_crawl_completes(frontier_ur
     doomed.wait()
     assert held and sum(frontier.snapshot(p).done for p in NO_BROWSER) < 3 * PER_PLATFORM
 
-    rescuer = cli("worker", "--frontier", frontier_url, "--base-url", replica.base_url, "--lease", "1.5")
-    log = finish(rescuer)
+    log = finish(cli("worker", "--frontier", frontier_url, "--base-url", replica.base_url, "--lease", "1.5"))
     assert "requests of dead workers re-queued" in log
     assert sum(frontier.snapshot(p).requeued for p in NO_BROWSER) >= len(held)
     assert not inflight_entries(frontier_url)
-    finish(cli("ingest", "--from", frontier_url, "--db", str(db_path), "--lexicon-only", "--until-done"))
-    assert posts_per_platform(db_path) == {p: PER_PLATFORM for p in NO_BROWSER}  # nothing lost
-
-
-def test_ingest_killed_mid_batch_loses_and_doubles_nothing(frontier_url, replica, tmp_path):
-    db_path = tmp_path / "grayscan.db"
-    push(frontier_url, NO_BROWSER)
-    finish(cli("worker", "--frontier", frontier_url, "--base-url", replica.base_url))
     total = len(NO_BROWSER) * PER_PLATFORM
-    assert Frontier(frontier_url).redis.xlen(ITEM_STREAM) == total
+    assert frontier.redis.xlen(ITEM_STREAM) == total  # every post once in the stream: nothing lost, no page twice
 
     # Consumer c1 commits batch 2 to SQLite and is SIGKILLed before acknowledging it.
     code = textwrap.dedent("""
@@ -214,7 +208,7 @@ def test_ingest_killed_mid_batch_loses_and_doubles_nothing(frontier_url, replica
                             text=True, timeout=120)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert rows(db_path, "SELECT count(*) FROM posts")[0][0] == 20
-    pending = Frontier(frontier_url).redis.xpending(ITEM_STREAM, "ingest")
+    pending = frontier.redis.xpending(ITEM_STREAM, "ingest")
     assert pending["pending"] == 10 and pending["consumers"][0]["name"] == "c1"
 
     # Another consumer takes c1's stale batch over (XAUTOCLAIM) and finishes the stream.
@@ -225,17 +219,29 @@ def test_ingest_killed_mid_batch_loses_and_doubles_nothing(frontier_url, replica
     assert rows(db_path, "SELECT count(*) FROM queue")[0][0] == rows(
         db_path, "SELECT count(DISTINCT platform || post_id) FROM queue")[0][0] > 0
     assert rows(db_path, "SELECT count(*) FROM detections")[0][0] == total
-    assert Frontier(frontier_url).redis.xlen(ITEM_STREAM) == 0
+    assert frontier.redis.xlen(ITEM_STREAM) == 0
 
 
-def test_a_captcha_on_one_worker_stops_every_worker_of_the_platform(frontier_url):
+def test_a_captcha_stops_its_platform_on_every_worker_and_pushed_seeds_crawl(frontier_url):
+    """Weibo answers a captcha: both workers stop Weibo and keep its request for later. Bilibili, seeded
+    from the command line with a creator and a post id, is crawled meanwhile."""
     with ReplicaServer(replica_posts(), faults={"验证码": "captcha"}) as server:
         assert distributed.push(frontier_url, "weibo", distributed.JobArgs(), keywords=["验证码"]) == 1
+        proc = cli("frontier", "push", "bilibili", "--creator", "700", "--post", "100000001", "--comment-pages", "3",
+                   "--frontier", frontier_url)
+        assert "pushed 2 seeds for bilibili" in finish(proc)
         workers = [cli("worker", "--frontier", frontier_url, "--base-url", server.base_url, "--lease", "1.5")
                    for _ in range(2)]
         logs = [w.communicate(timeout=120)[1] for w in workers]
     assert [w.returncode for w in workers] == [3, 3], logs
-    assert all("finish: captcha" in log for log in logs)
+    assert all("weibo: " in log and "finish: captcha" in log for log in logs)
     snap = Frontier(frontier_url).snapshot("weibo")
-    # The blocked request is kept for later (`frontier push` lifts the stop), not lost.
     assert (snap.stopped, snap.queued, snap.inflight, snap.workers) == ("captcha", 1, 0, 0)
+
+    posts = [json.loads(fields["post"]) for _, fields in Frontier(frontier_url).redis.xrange(ITEM_STREAM)]
+    assert {p["platform"] for p in posts} == {"bilibili"}
+    # Creator 700's three videos (and their comments: --post turned comments on), post 100000001's comments.
+    assert {p["post_id"] for p in posts if p["kind"] == "post"} == {
+        p.id for p in replica_posts() if p.platform == "bilibili" and p.author_id == "700"}
+    comments = [p for p in posts if p["kind"] == "comment"]
+    assert len(comments) == 6 and {c["parent_id"] for c in comments} == {"100000000", "100000001"}
