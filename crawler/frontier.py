@@ -112,14 +112,32 @@ class PlatformKeys:
 
     platform: str
 
-    def __getattr__(self, name: str) -> str:
-        if name in ("queue", "seen", "workers", "stats", "rate"):
-            return f"{PREFIX}:{self.platform}:{name}"
-        raise AttributeError(name)
+    def _key(self, name: str) -> str:
+        return f"{PREFIX}:{self.platform}:{name}"
+
+    @property
+    def queue(self) -> str:
+        return self._key("queue")
+
+    @property
+    def seen(self) -> str:
+        return self._key("seen")
+
+    @property
+    def workers(self) -> str:
+        return self._key("workers")
+
+    @property
+    def stats(self) -> str:
+        return self._key("stats")
+
+    @property
+    def rate(self) -> str:
+        return self._key("rate")
 
     @property
     def inflight_prefix(self) -> str:
-        return f"{PREFIX}:{self.platform}:inflight:"
+        return self._key("inflight:")
 
 
 def heartbeat_key(worker: str) -> str:
@@ -335,9 +353,13 @@ class FrontierScheduler:
     def close(self, reason: str) -> None:
         if self.ticker.running:
             self.ticker.stop()
-        if reason in STOP_REASONS:
-            self.frontier.stop(self.platform, reason)
-        moved = self.frontier.leave(self.platform, self.worker)
+        try:
+            if reason in STOP_REASONS:
+                self.frontier.stop(self.platform, reason)
+            moved = self.frontier.leave(self.platform, self.worker)
+        except redis.RedisError as exc:  # the lease runs out instead: the live workers re-queue them
+            logger.warning("frontier unreachable at close (%s); this worker's requests return after its lease", exc)
+            return
         if moved:
             logger.info("%d unfinished %s requests handed back to the frontier", moved, self.platform)
 
@@ -349,7 +371,11 @@ class FrontierScheduler:
         """Whether the whole crawl (every worker) is done, asked at most every 0.1 s."""
         at, done = self.done_checked
         if time.monotonic() - at > 0.1:
-            done = self.frontier.snapshot(self.platform).finished
+            try:
+                done = self.frontier.snapshot(self.platform).finished
+            except redis.RedisError as exc:
+                logger.warning("frontier unreachable (%s); retrying", exc)
+                done = False
             self.done_checked = (time.monotonic(), done)
         return done
 
@@ -368,7 +394,7 @@ class FrontierScheduler:
             return request
         if self.preflight:
             return None
-        while (raw := self.frontier.take(self.platform, self.worker)) is not None:
+        while (raw := self.take()) is not None:
             request = self.unpack(raw)
             if request is not None:
                 self.crawler.stats.inc_value("frontier/taken")
@@ -376,6 +402,14 @@ class FrontierScheduler:
         return None
 
     # -- entries ---------------------------------------------------------------------------
+    def take(self) -> str | None:
+        """The next entry, now leased to this worker; None also while Redis is unreachable (asked again soon)."""
+        try:
+            return self.frontier.take(self.platform, self.worker)
+        except redis.RedisError as exc:
+            logger.warning("frontier unreachable (%s); retrying", exc)
+            return None
+
     def entry(self, request: Request) -> tuple[str, str]:
         fingerprint = "" if request.dont_filter else self.crawler.request_fingerprinter.fingerprint(request).hex()
         return fingerprint, encode_request(request, self.spider)
@@ -385,13 +419,13 @@ class FrontierScheduler:
         try:
             data = json.loads(raw)
             if "seed" in data:
-                self.finish_entry(raw, None, self.expand(data["seed"], data["value"]), [])
+                self.finish_entry(raw, self.expand(data["seed"], data["value"]), [])
                 return None
             request = decode_request(data["request"], self.spider)
         except (ValueError, KeyError, TypeError, AttributeError, NotImplementedError) as exc:
             logger.error("dropping a %s frontier entry that cannot be read (%s): %.200s", self.platform, exc, raw)
             self.crawler.stats.inc_value("frontier/bad_entries")
-            self.finish_entry(raw, None, [], [])
+            self.finish_entry(raw, [], [])
             return None
         request.meta["frontier_entry"] = raw
         request.errback = _FinishOnError(self, raw, request.errback)
@@ -412,15 +446,14 @@ class FrontierScheduler:
 
     def finish(self, request: Request, outputs: list[Request], posts: list[dict[str, Any]]) -> None:
         """``request`` was handled: queue what it found, stream its posts, release its lease — at once."""
-        if request.meta.pop("frontier_finished", False):
+        if request.meta.get("frontier_finished"):  # an HTTP error reaches both the errback and the middleware
             return
         request.meta["frontier_finished"] = True
         if request.meta.get("frontier_preflight"):
             self.preflight -= 1
-        self.finish_entry(request.meta.get("frontier_entry"), request, outputs, posts)
+        self.finish_entry(request.meta.get("frontier_entry"), outputs, posts)
 
-    def finish_entry(self, raw: str | None, request: Request | None, outputs: list[Request],
-                     posts: list[dict[str, Any]]) -> None:
+    def finish_entry(self, raw: str | None, outputs: list[Request], posts: list[dict[str, Any]]) -> None:
         shared = []
         for output in outputs:
             if is_local(output):
@@ -448,7 +481,7 @@ class _FinishOnError:
         if request is not None:
             self.scheduler.finish(request, [], [])
         else:
-            self.scheduler.finish_entry(self.raw, None, [], [])
+            self.scheduler.finish_entry(self.raw, [], [])
         return self.errback(failure) if self.errback else failure
 
 
