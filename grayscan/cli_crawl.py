@@ -127,7 +127,8 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
         from .cli_frontier import crawl_on_frontier
 
         crawl_on_frontier(frontier_url, platform, queries, list(creators),
-                          JobArgs(max_pages, comments, comment_pages, refresh), base_url, cookies_file, log_level)
+                          JobArgs(max_pages, comments, comment_pages, refresh), base_url, cookies_file, log_level,
+                          unsupported={"--resume": resume, "--limit": limit, "--evidence": evidence_dir})
         return
     jobdir = job_dir(db_path, platform, config)
     if resume and not jobdir.exists():

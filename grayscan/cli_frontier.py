@@ -63,12 +63,16 @@ def run_workers(frontier_url: str, platforms: list[str] | None, base_url: str | 
 
 
 def crawl_on_frontier(frontier_url: str, platform: str, keywords: list[str], creators: list[str], args,
-                      base_url: str | None, cookies_file: str | None, log_level: str) -> None:
+                      base_url: str | None, cookies_file: str | None, log_level: str, unsupported: dict) -> None:
     """``grayscan crawl --frontier``: push the job and its seeds, then work on it with the other workers."""
     from crawler.distributed import push
 
     if platform not in FRONTIER_PLATFORMS:
         fail(f"--frontier crawls {', '.join(FRONTIER_PLATFORMS)}; run {platform} without it")
+    given = [option for option, value in unsupported.items() if value]
+    if given:
+        fail(f"not with --frontier: {', '.join(given)} (the frontier keeps the crawl's state itself — a stopped "
+             "job goes on after `grayscan frontier push` — and `grayscan ingest` stores the posts)")
     connect(frontier_url)
     seeds = push(frontier_url, platform, args, keywords=keywords, creators=creators)
     console.print(f"pushed {seeds} seeds for {platform} to {frontier_url}; posts go to the item stream "
