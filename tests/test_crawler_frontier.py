@@ -21,7 +21,7 @@ from test_crawler_crawl import replica_posts, rows
 from crawler import distributed
 from crawler.frontier import ITEM_STREAM, Frontier, decode_request, encode_request
 from crawler.ratelimit import TokenBucket
-from crawler.replica.redis_server import REDIS_SERVER, LocalRedis
+from crawler.replica.redis_server import REDIS_SERVER, LocalRedis, free_port
 from crawler.replica.server import SIGNER_PAGES, ReplicaServer
 from crawler.spiders import PLATFORMS
 
@@ -245,3 +245,14 @@ def test_a_captcha_stops_its_platform_on_every_worker_and_pushed_seeds_crawl(fro
         p.id for p in replica_posts() if p.platform == "bilibili" and p.author_id == "700"}
     comments = [p for p in posts if p["kind"] == "comment"]
     assert len(comments) == 6 and {c["parent_id"] for c in comments} == {"100000000", "100000001"}
+
+
+def test_unreachable_frontier_and_misplaced_options_are_clear_errors(frontier_url):
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    proc = subprocess.run([sys.executable, "-m", "grayscan", "worker", "--frontier", dead], capture_output=True,
+                          text=True, cwd=ROOT)
+    assert proc.returncode == 2 and f"cannot reach the frontier at {dead}" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "grayscan", "crawl", "weibo", "-k", "x", "--limit", "3",
+                           "--frontier", frontier_url], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "not with --frontier: --limit" in proc.stderr
+    assert Frontier(frontier_url).jobs() == {}  # nothing was pushed
