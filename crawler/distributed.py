@@ -103,7 +103,10 @@ def work(
         delay = settings.getfloat("DOWNLOAD_DELAY")
         rate = args.rate or (1 / delay if delay > 0 else None)
         if "GRAYSCAN_RATE_LIMITS" not in (overrides or {}) and rate:
-            settings.set("GRAYSCAN_RATE_LIMITS", {platform: rate}, "cmdline")
+            # The shared bucket replaces each worker's own delay: a delay applied after the token was
+            # taken would bunch requests of several workers together.
+            settings.setdict({"GRAYSCAN_RATE_LIMITS": {platform: rate}, "DOWNLOAD_DELAY": 0,
+                              "AUTOTHROTTLE_ENABLED": False}, "cmdline")
         crawler = Crawler(spider_class(platform), settings)
         if on_item:
             crawler.signals.connect(lambda item, p=platform, **_: on_item(p), signal=signals.item_scraped, weak=False)
