@@ -15,6 +15,7 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import AsyncCrawlerProcess, Crawler
+from scrapy.settings import Settings
 
 from . import settings as default_settings
 from .frontier import Frontier
@@ -73,6 +74,22 @@ def frontier_settings(frontier_url: str) -> dict[str, Any]:
     }
 
 
+def worker_settings(base: Settings, frontier_url: str, job: CrawlJob, rate: float | None,
+                    overrides: dict[str, Any] | None = None) -> Settings:
+    """A frontier worker's settings for ``job``. Rate limit: ``GRAYSCAN_RATE_LIMITS`` in ``overrides``
+    (requests/s per platform), else ``rate`` (the job's), else one request per the platform's politeness
+    delay (``PLATFORM_DOWNLOAD_DELAY``; none against a loopback replica)."""
+    settings = job_settings(base, job, overrides, frontier_settings(frontier_url))
+    delay = settings.getfloat("DOWNLOAD_DELAY")
+    rate = rate or (1 / delay if delay > 0 else None)
+    if "GRAYSCAN_RATE_LIMITS" not in (overrides or {}) and rate:
+        # The shared bucket replaces each worker's own delay: a delay applied after the token was
+        # taken would bunch requests of several workers together.
+        settings.setdict({"GRAYSCAN_RATE_LIMITS": {job.platform: rate}, "DOWNLOAD_DELAY": 0,
+                          "AUTOTHROTTLE_ENABLED": False}, "cmdline")
+    return settings
+
+
 def work(
     frontier_url: str,
     platforms: list[str] | None = None,
@@ -83,11 +100,7 @@ def work(
     on_item: Callable[[str], None] | None = None,
     on_response: Callable[[str], None] | None = None,
 ) -> list[WorkerResult]:
-    """Work on the frontier's jobs (all, or those of ``platforms``) in this process until they are done.
-
-    Rate limits: ``GRAYSCAN_RATE_LIMITS`` in ``overrides`` (requests/s per platform), else the job's
-    ``rate``, else one request per the platform's politeness delay (``PLATFORM_DOWNLOAD_DELAY``; none
-    against a loopback replica)."""
+    """Work on the frontier's jobs (all, or those of ``platforms``) in this process until they are done."""
     jobs = Frontier(frontier_url).jobs()
     chosen = [p for p in jobs if platforms is None or p in platforms]
     base = crawl_settings(overrides)
@@ -99,15 +112,7 @@ def work(
         job = CrawlJob(platform, [], max_pages=args.max_pages, base_url=base_url, comments=args.comments,
                        comment_pages=args.comment_pages, refresh=args.refresh,
                        cookies_file=(cookies or {}).get(platform))
-        settings = job_settings(base, job, overrides, frontier_settings(frontier_url))
-        delay = settings.getfloat("DOWNLOAD_DELAY")
-        rate = args.rate or (1 / delay if delay > 0 else None)
-        if "GRAYSCAN_RATE_LIMITS" not in (overrides or {}) and rate:
-            # The shared bucket replaces each worker's own delay: a delay applied after the token was
-            # taken would bunch requests of several workers together.
-            settings.setdict({"GRAYSCAN_RATE_LIMITS": {platform: rate}, "DOWNLOAD_DELAY": 0,
-                              "AUTOTHROTTLE_ENABLED": False}, "cmdline")
-        crawler = Crawler(spider_class(platform), settings)
+        crawler = Crawler(spider_class(platform), worker_settings(base, frontier_url, job, args.rate, overrides))
         if on_item:
             crawler.signals.connect(lambda item, p=platform, **_: on_item(p), signal=signals.item_scraped, weak=False)
         if on_response:

@@ -107,6 +107,23 @@ def test_token_bucket_spaces_takers(frontier_url):
     assert all(b > a for a, b in zip(waits[2:], waits[3:], strict=False))
 
 
+def test_worker_rate_limits_replace_per_worker_delays():
+    """Against a real platform a worker gets one request per the platform's delay, shared, and no delay of
+    its own (it would bunch the workers' requests); against a loopback replica nothing unless pushed."""
+    from crawler.run import CrawlJob, crawl_settings
+
+    def settings(base_url, rate):
+        job = CrawlJob("weibo", [], base_url=base_url)
+        return distributed.worker_settings(crawl_settings(), "redis://127.0.0.1:1/0", job, rate)
+
+    real = settings(None, None)
+    assert real.getdict("GRAYSCAN_RATE_LIMITS") == {"weibo": pytest.approx(1 / 3)}
+    assert (real.getfloat("DOWNLOAD_DELAY"), real.getbool("AUTOTHROTTLE_ENABLED")) == (0, False)
+    assert real["SCHEDULER"] == "crawler.frontier.FrontierScheduler" and real.getdict("ITEM_PIPELINES") == {}
+    assert settings("http://127.0.0.1:8765", None).getdict("GRAYSCAN_RATE_LIMITS") == {}
+    assert settings("http://127.0.0.1:8765", 5).getdict("GRAYSCAN_RATE_LIMITS") == {"weibo": 5}
+
+
 def test_three_workers_store_every_post_once_within_rate_limits(frontier_url, replica, tmp_path):
     rate, window = 2.0, 2.0
     db_path = tmp_path / "grayscan.db"
