@@ -73,12 +73,16 @@ def crawl_on_frontier(frontier_url: str, platform: str, keywords: list[str], cre
     if given:
         fail(f"not with --frontier: {', '.join(given)} (the frontier keeps the crawl's state itself — a stopped "
              "job goes on after `grayscan frontier push` — and `grayscan ingest` stores the posts)")
-    connect(frontier_url)
+    frontier_ = connect(frontier_url)
+    seen = frontier_.snapshot(platform).seen
     seeds = push(frontier_url, platform, args, keywords=keywords, creators=creators)
     console.print(f"pushed {seeds} seeds for {platform} to {frontier_url}; posts go to the item stream "
                   "(store them with `grayscan ingest --from ...`)")
     run_workers(frontier_url, [platform], base_url, {platform: cookies_file} if cookies_file else {},
                 {"LOG_LEVEL": log_level})
+    if frontier_.snapshot(platform).seen == seen:
+        fail(f"nothing was fetched: this {platform} job had already fetched these seeds' first pages "
+             f"(`grayscan frontier clear {platform}` starts the job afresh)", Exit.USAGE)
 
 
 def parse_cookies(values: tuple[str, ...]) -> dict[str, str]:

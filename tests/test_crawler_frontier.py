@@ -263,6 +263,16 @@ def test_a_captcha_stops_its_platform_on_every_worker_and_pushed_seeds_crawl(fro
     assert len(comments) == 6 and {c["parent_id"] for c in comments} == {"100000000", "100000001"}
 
 
+def test_crawl_on_the_frontier_and_again_when_it_has_nothing_new(frontier_url, replica):
+    args = ("crawl", "weibo", "-k", "征信修复", "--max-pages", "1", "--frontier", frontier_url,
+            "--base-url", replica.base_url)
+    first = subprocess.run([sys.executable, "-m", "grayscan", *args], capture_output=True, text=True, cwd=ROOT)
+    assert first.returncode == 0 and "weibo: 2 pages, 7 posts sent to the item stream" in first.stderr, first.stderr
+    again = subprocess.run([sys.executable, "-m", "grayscan", *args], capture_output=True, text=True, cwd=ROOT)
+    assert again.returncode == 2 and "nothing was fetched" in again.stderr, again.stderr
+    assert Frontier(frontier_url).redis.xlen(ITEM_STREAM) == 7
+
+
 def test_unreachable_frontier_and_misplaced_options_are_clear_errors(frontier_url):
     dead = f"redis://127.0.0.1:{free_port()}/0"
     proc = subprocess.run([sys.executable, "-m", "grayscan", "worker", "--frontier", dead], capture_output=True,
