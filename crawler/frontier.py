@@ -106,38 +106,17 @@ return {redis.call('LLEN', KEYS[1]), inflight, alive}
 """
 
 
-@dataclass(frozen=True)
 class PlatformKeys:
     """The Redis keys of one platform's crawl."""
 
-    platform: str
-
-    def _key(self, name: str) -> str:
-        return f"{PREFIX}:{self.platform}:{name}"
-
-    @property
-    def queue(self) -> str:
-        return self._key("queue")
-
-    @property
-    def seen(self) -> str:
-        return self._key("seen")
-
-    @property
-    def workers(self) -> str:
-        return self._key("workers")
-
-    @property
-    def stats(self) -> str:
-        return self._key("stats")
-
-    @property
-    def rate(self) -> str:
-        return self._key("rate")
-
-    @property
-    def inflight_prefix(self) -> str:
-        return self._key("inflight:")
+    def __init__(self, platform: str):
+        base = f"{PREFIX}:{platform}:"
+        self.queue = base + "queue"
+        self.seen = base + "seen"
+        self.workers = base + "workers"
+        self.stats = base + "stats"
+        self.rate = base + "rate"
+        self.inflight_prefix = base + "inflight:"
 
 
 def heartbeat_key(worker: str) -> str:
