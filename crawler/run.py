@@ -99,6 +99,31 @@ def crawl_settings(overrides: dict[str, Any] | None = None) -> Settings:
     return settings
 
 
+def job_settings(base: Settings, job: CrawlJob, overrides: dict[str, Any] | None = None,
+                 extra: dict[str, Any] | None = None) -> Settings:
+    """One job's settings: ``base``, the platform's politeness delay (none on loopback), the job's own
+    values and ``extra``; explicit ``overrides`` win over all of them."""
+    settings = base.copy()
+    local = job.base_url and any(h in job.base_url for h in ("127.0.0.1", "localhost", "[::1]"))
+    delay = base.getdict("PLATFORM_DOWNLOAD_DELAY").get(job.platform, base.getfloat("DOWNLOAD_DELAY"))
+    settings.setdict(
+        {
+            "DOWNLOAD_DELAY": delay,
+            "AUTOTHROTTLE_START_DELAY": delay,
+            **(LOCAL_SETTINGS if local else {}),
+            "GRAYSCAN_BASE_URL": job.base_url,
+            "GRAYSCAN_COOKIES_FILE": job.cookies_file,
+            **({"JOBDIR": job.jobdir} if job.jobdir else {}),
+            **({"CLOSESPIDER_ITEMCOUNT": job.limit} if job.limit else {}),
+            **(extra or {}),
+        },
+        priority="cmdline",
+    )
+    for key, value in (overrides or {}).items():  # explicit overrides win over local defaults
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
 def crawl(
     jobs: list[CrawlJob],
     db_path: str,
@@ -116,26 +141,8 @@ def crawl(
     # The worker loads the classifier and the full-text segmenter (seconds) while the crawls start.
     start_worker(base)
     for job in jobs:
-        settings = base.copy()
-        local = job.base_url and any(h in job.base_url for h in ("127.0.0.1", "localhost", "[::1]"))
         run_id = store.start_run(db, job.platform, job.keywords + [f"creator:{c}" for c in job.creators])
-        delay = base.getdict("PLATFORM_DOWNLOAD_DELAY").get(job.platform, base.getfloat("DOWNLOAD_DELAY"))
-        settings.setdict(
-            {
-                "DOWNLOAD_DELAY": delay,
-                "AUTOTHROTTLE_START_DELAY": delay,
-                **(LOCAL_SETTINGS if local else {}),
-                "GRAYSCAN_DB": db_path,
-                "GRAYSCAN_BASE_URL": job.base_url,
-                "GRAYSCAN_RUN_ID": run_id,
-                "GRAYSCAN_COOKIES_FILE": job.cookies_file,
-                **({"JOBDIR": job.jobdir} if job.jobdir else {}),
-                **({"CLOSESPIDER_ITEMCOUNT": job.limit} if job.limit else {}),
-            },
-            priority="cmdline",
-        )
-        for key, value in (overrides or {}).items():  # explicit overrides win over local defaults
-            settings.set(key, value, priority="cmdline")
+        settings = job_settings(base, job, overrides, {"GRAYSCAN_DB": db_path, "GRAYSCAN_RUN_ID": run_id})
         crawler = Crawler(spider_class(job.platform), settings)
         if on_item:
             crawler.signals.connect(lambda item, p=job.platform, **_: on_item(p), signal=signals.item_scraped, weak=False)

@@ -66,3 +66,17 @@ GRAYSCAN_WORKER = "process"
 #: Torch threads for model inference in a worker process (0: torch's default, one per core). One: the
 #: worker shares the cores with Scrapy, and a second inference thread slowed the crawl instead (crawl_bench).
 GRAYSCAN_WORKER_TORCH_THREADS = 1
+
+# -- Shared Redis frontier (crawler/frontier.py; crawler.distributed sets the scheduler and middlewares) --
+#: redis://HOST:PORT/N of the frontier; None: a single-process crawl.
+GRAYSCAN_FRONTIER = None
+#: Seconds a worker's requests stay its own without a heartbeat; then live workers re-queue them.
+GRAYSCAN_FRONTIER_LEASE = 15.0
+#: Seconds between asks for requests while this worker has none (Scrapy's own heartbeat is 5 s).
+GRAYSCAN_FRONTIER_POLL = 0.2
+#: Keep the worker waiting for pushes after its jobs are done.
+GRAYSCAN_FRONTIER_STAY = False
+#: Requests per second per platform across all workers (a token bucket in Redis; crawler/ratelimit.py).
+GRAYSCAN_RATE_LIMITS: dict[str, float] = {}
+#: Requests a platform's bucket lets through at once after a quiet spell.
+GRAYSCAN_RATE_BURST = 1.0

@@ -82,10 +82,13 @@ def job_dir(db_path: str, platform: str, config: str | None) -> Path:
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False),
               help="Classifier model directory; default: the model bundled with grayscan.")
 @click.option("--lexicon-only", is_flag=True, help="Classify with the lexicon-only baseline (no model).")
+@click.option("--frontier", "frontier_url", metavar="redis://HOST:PORT/N",
+              help="Crawl on a shared Redis frontier with other workers; posts go to its item stream for "
+              "`grayscan ingest` (see `grayscan worker`).")
 def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], comments: bool, comment_pages: int,
           max_pages: int, cookies_file: str | None, resume: bool, limit: int | None, refresh: bool,
           base_url: str | None, config: str | None, evidence_dir: str | None, log_level: str, db_path: str,
-          lexicon_files: tuple[str, ...], model_path: str | None, lexicon_only: bool) -> None:
+          lexicon_files: tuple[str, ...], model_path: str | None, lexicon_only: bool, frontier_url: str | None) -> None:
     """Crawl PLATFORM (douyin, kuaishou, xhs, weibo, bilibili, tieba, zhihu, or generic with --config):
     keyword search and/or creators' posts, optionally their comments; classify each post, store it and
     queue the hits.
@@ -116,6 +119,15 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
         except CookieFileError as exc:
             fail(str(exc))
     queries = list(keywords) or ([] if creators or platform == "generic" else default_keywords(lexicon_files))
+    if frontier_url:
+        from crawler.distributed import JobArgs
+
+        from .cli_frontier import crawl_on_frontier
+
+        crawl_on_frontier(frontier_url, platform, queries, list(creators),
+                          JobArgs(max_pages, comments, comment_pages, refresh), base_url, cookies_file, log_level,
+                          unsupported={"--resume": resume, "--limit": limit, "--evidence": evidence_dir})
+        return
     jobdir = job_dir(db_path, platform, config)
     if resume and not jobdir.exists():
         console.print(f"[yellow]nothing to resume in {jobdir}; starting a new crawl[/yellow]")

@@ -37,6 +37,13 @@ lexicon_option = click.option(
     help="Extra lexicon TOML file merged with the bundled terms (repeatable).",
 )
 
+model_option = click.option(
+    "--model", "model_path", type=click.Path(exists=True, file_okay=False),
+    help="Classifier model directory; default: the model bundled with grayscan.")
+
+lexicon_only_option = click.option(
+    "--lexicon-only", is_flag=True, help="Classify with the lexicon-only baseline (no model).")
+
 
 def fail(message: str, code: int = Exit.USAGE) -> NoReturn:
     """Print a clear error and exit with ``code`` (bad usage or missing input unless told otherwise)."""

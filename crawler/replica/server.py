@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -88,6 +89,7 @@ class Replica:
         self.faults = dict(faults or {})  # keyword -> throttle | captcha | malformed | throttle:N
         self.fault_hits: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()  # path -> count, for tests
+        self.served: list[tuple[float, str]] = []  # (time.monotonic(), path) of every request, for rate tests
         self.exact: dict[str, Callable[[Request], Answer]] = {
             "/api/config": self.weibo_config,
             "/api/container/getIndex": self.weibo_index,
@@ -128,6 +130,7 @@ class Replica:
     # -- plumbing ---------------------------------------------------------------------------
     def answer(self, request: Request) -> Answer:
         self.requests[request.path] += 1
+        self.served.append((time.monotonic(), request.path))
         if request.path in SIGNER_PAGES:
             return html(f"<!doctype html><html><head><meta charset='utf-8'><script>{SIGNER_JS}</script></head>"
                         f"<body>{SIGNER_PAGES[request.path]}</body></html>")
