@@ -3,7 +3,6 @@ ingest``, and ``grayscan crawl --frontier`` (crawler/frontier.py, crawler/distri
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 
@@ -11,6 +10,7 @@ import click
 
 from .exitcodes import Exit
 from .options import console, db_option, fail, lexicon_only_option, lexicon_option, model_option
+from .output import emit, format_option, resolve_format
 
 frontier_option = click.option(
     "--frontier", "frontier_url", envvar="GRAYSCAN_FRONTIER", required=True, metavar="redis://HOST:PORT/N",
@@ -165,34 +165,23 @@ def push(platform: str, frontier_url: str, keywords: tuple[str, ...], creators: 
 
 @frontier.command()
 @frontier_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per platform on stdout.")
-def status(frontier_url: str, as_json: bool) -> None:
+@format_option
+def status(frontier_url: str, fmt: str | None, as_json: bool) -> None:
     """Per platform: requests queued, in flight, fingerprints seen, requests done, posts found, requests of
-    dead workers re-queued, live workers; and the posts waiting in the item stream for `grayscan ingest`."""
-    from dataclasses import asdict
-
-    from rich.table import Table
-
+    dead workers re-queued, live workers and state (on stdout); the posts waiting in the item stream for
+    `grayscan ingest` (on stderr)."""
     from crawler.frontier import ITEM_STREAM
 
     frontier_ = connect(frontier_url)
-    snapshots = [frontier_.snapshot(p) for p in frontier_.jobs()]
-    pending = frontier_.redis.xlen(ITEM_STREAM)
-    if as_json:
-        for snap in snapshots:
-            click.echo(json.dumps({**asdict(snap), "finished": snap.finished}))
-        click.echo(json.dumps({"items_pending_ingest": pending}))
-        return
-    table = Table(title=f"frontier {frontier_url}")
-    for column in ("platform", "queued", "in flight", "seen", "done", "posts", "re-queued", "workers", "state"):
-        table.add_column(column, justify="left" if column in ("platform", "state") else "right")
-    for s in snapshots:
+    rows = []
+    for s in (frontier_.snapshot(p) for p in frontier_.jobs()):
         state = (f"stopped: {s.stopped}" if s.stopped else "finished" if s.finished
                  else "crawling" if s.workers else "waiting for workers")
-        table.add_row(s.platform, *(str(v) for v in (s.queued, s.inflight, s.seen, s.done, s.items, s.requeued,
-                                                     s.workers)), state)
-    console.print(table)
-    console.print(f"posts waiting for `grayscan ingest`: {pending}")
+        rows.append({"platform": s.platform, "queued": s.queued, "in_flight": s.inflight, "seen": s.seen,
+                     "done": s.done, "posts": s.items, "requeued": s.requeued, "workers": s.workers, "state": state})
+    emit(rows, resolve_format(fmt, as_json), ["platform", "queued", "in_flight", "seen", "done", "posts", "requeued",
+                                               "workers", "state"], title=f"frontier {frontier_url}")
+    console.print(f"posts waiting for `grayscan ingest`: {frontier_.redis.xlen(ITEM_STREAM)}")
 
 
 @frontier.command()
