@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +22,31 @@ LOCAL_SETTINGS = {
     "DOWNLOAD_DELAY": 0,
     "AUTOTHROTTLE_ENABLED": False,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
-    "RETRY_TIMES": 1,
     "GRAYSCAN_BACKOFF_BASE": 0.2,
+    "GRAYSCAN_RETRY_BACKOFF": 0.05,
+    "GRAYSCAN_RETRY_BACKOFF_MAX": 0.2,
 }
+#: How a run ended, from Scrapy's finish reason: the platform stopped it, or it could not start at all.
+STOP_REASONS = ("captcha", "login_expired", "login", "signature", "rate_limited", "error", "store_failed")
+NOT_STARTED_REASONS = ("no_route", "no_browser")
+#: Platforms that answer anonymous web clients with little or nothing.
+LOGIN_PLATFORMS = ("douyin", "xhs", "kuaishou")
+
+
+class BaseUrlError(ValueError):
+    """A --base-url that is not an http(s) URL with a host."""
+
+
+def check_base_url(base_url: str) -> str:
+    """``base_url`` when it is an http(s) URL with a host; raises BaseUrlError saying what is wrong."""
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BaseUrlError(f"--base-url {base_url!r} is not an http(s) URL with a host, e.g. http://127.0.0.1:8765")
+    try:
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError as exc:
+        raise BaseUrlError(f"--base-url {base_url!r}: {exc}") from None
+    return base_url
 
 
 @dataclass
@@ -61,10 +84,37 @@ class CrawlResult:
     platform: str
     run_id: int
     stats: dict[str, Any] = field(default_factory=dict)
+    with_cookies: bool = False
 
     @property
     def stored(self) -> int:
         return int(self.stats.get("grayscan/stored", 0))
+
+    @property
+    def pages(self) -> int:
+        """Answers that parsed into data."""
+        return int(self.stats.get("grayscan/pages", 0))
+
+    @property
+    def retried(self) -> int:
+        """Requests sent again: after a connection drop, 5xx or undecodable body, or a rate-limit back-off."""
+        return int(self.stats.get("retry/count", 0)) + int(self.stats.get("grayscan/backoff", 0))
+
+    @property
+    def lost(self) -> int:
+        """Pages given up after every retry (kept in the job state for --resume)."""
+        return int(self.stats.get("grayscan/lost", 0))
+
+    @property
+    def outcome(self) -> str:
+        """``complete``, ``losses`` (finished, but pages were given up), ``stopped`` (by the platform or the
+        store) or ``not_started`` (no route to the platform, no browser)."""
+        reason = str(self.stats.get("finish_reason", ""))
+        if reason in NOT_STARTED_REASONS:
+            return "not_started"
+        if reason in STOP_REASONS:
+            return "stopped"
+        return "losses" if self.lost else "complete"
 
     @property
     def note(self) -> str:
@@ -79,10 +129,19 @@ class CrawlResult:
             "error": f"{self.platform} blocked this client (see log)",
             "closespider_itemcount": "stopped at --limit; continue with --resume",
             "store_failed": "nothing could be classified or stored (the error is above); fix it, then rerun with --resume",
+            "no_route": f"could not reach {self.platform} (the cause is above); check the network or --base-url",
+            "no_browser": str(self.stats.get("grayscan/preflight", "the page signer could not start")),
         }
         parts = [notes[reason]] if reason in notes else []
-        if self.stats.get("grayscan/malformed"):
-            parts.append(f"{self.stats['grayscan/malformed']} malformed answers skipped (URLs in the log)")
+        if self.lost and reason not in NOT_STARTED_REASONS:
+            parts.append(f"{self.lost} pages given up after every retry (URLs above); fetch them again by running "
+                         "the same command with --resume")
+        if self.platform in LOGIN_PLATFORMS and not self.with_cookies and (self.outcome != "complete" or not self.stored):
+            from .spiders import spider_class
+
+            names = ", ".join(spider_class(self.platform).api_class.login_cookies)
+            parts.append(f"{self.platform} answers anonymous clients with little or nothing: login cookies are likely "
+                         f"needed (log in in a browser, export its cookies ({names}), pass --cookies FILE)")
         return "; ".join(parts)
 
 
@@ -144,7 +203,7 @@ def crawl(
                 lambda response, p=job.platform, **_: on_response(p), signal=signals.response_received, weak=False
             )
         crawlers.append(crawler)
-        results.append(CrawlResult(job.platform, run_id))
+        results.append(CrawlResult(job.platform, run_id, with_cookies=bool(job.cookies_file)))
         process.crawl(crawler, **job.spider_args(known_post_ids(db, job.platform)))
     process.start()
     for result, crawler in zip(results, crawlers, strict=True):

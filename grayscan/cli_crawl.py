@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
+from .exitcodes import Exit
 from .options import console, db_option, fail, lexicon_option
 
-#: Exit status when a platform stopped the crawl (captcha, expired login, rejected signature, rate limit).
-EXIT_STOPPED = 3
-STOP_REASONS = ("captcha", "login_expired", "login", "signature", "rate_limited", "error", "store_failed")
+#: Exit status per crawl outcome (crawler.run.CrawlResult.outcome).
+OUTCOME_EXIT = {"complete": Exit.OK, "losses": Exit.LOSSES, "stopped": Exit.STOPPED, "not_started": Exit.USAGE}
 
 
 def default_keywords(lexicon_files: tuple[str, ...] = ()) -> list[str]:
@@ -97,7 +97,7 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
       grayscan crawl generic --config forum.yaml
     """
     from crawler.cookies import CookieFileError, load_cookies
-    from crawler.run import CrawlJob, crawl as run_crawl
+    from crawler.run import BaseUrlError, CrawlJob, check_base_url, crawl as run_crawl
     from crawler.spiders import SPIDERS
     from crawler.spiders.generic import ConfigError, load_config
 
@@ -111,6 +111,11 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
         try:
             load_config(config)
         except ConfigError as exc:
+            fail(str(exc))
+    if base_url:
+        try:
+            check_base_url(base_url)
+        except BaseUrlError as exc:
             fail(str(exc))
     if cookies_file:
         try:
@@ -134,18 +139,19 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
     stats = result.stats
     reason = str(stats.get("finish_reason"))
     console.print(
-        f"run {result.run_id}: {stats.get('response_received_count', 0)} pages, {result.stored} items stored "
-        f"({stats.get('grayscan/new', 0)} new), {stats.get('grayscan/enqueued', 0)} newly queued, finish: {reason}"
+        f"run {result.run_id}: {result.pages} pages fetched, {result.retried} retried, {result.lost} lost; "
+        f"{result.stored} items stored ({stats.get('grayscan/new', 0)} new), {stats.get('grayscan/enqueued', 0)} "
+        f"newly queued, finish: {reason}"
     )
-    if reason == "finished":
-        shutil.rmtree(jobdir, ignore_errors=True)
+    if reason == "finished" and result.outcome == "complete":
+        shutil.rmtree(jobdir, ignore_errors=True)  # a crawl with lost pages keeps them there for --resume
     if result.note:
-        colour = "red" if reason in STOP_REASONS else "yellow"
+        colour = "yellow" if result.outcome == "complete" else "red"
         console.print(f"[{colour}]{result.note}[/{colour}]")
     if evidence_dir:
         capture_evidence(db_path, platform, stats.get("grayscan/hits") or [], evidence_dir, base_url, config)
-    if reason in STOP_REASONS:
-        raise SystemExit(EXIT_STOPPED)
+    if result.outcome != "complete":
+        raise SystemExit(OUTCOME_EXIT[result.outcome])
 
 
 def capture_evidence(db_path: str, platform: str, hits: list, out_dir: str, base_url: str | None,

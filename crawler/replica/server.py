@@ -80,13 +80,33 @@ window.__zse_sign=(path)=>'2.0_'+__fnv(path);
 SIGNER_PAGES = {"/explore": "xhs", "/search/video": "kuaishou", "/": "douyin", "/search": "zhihu"}
 
 
+#: Each platform's rate-limit answer (served for ``throttle`` faults and every ``throttle_every``-th request).
+THROTTLED: dict[str, Callable[[], Answer]] = {
+    "weibo": lambda: html("<html><body>请求过于频繁</body></html>", status=432),
+    "bilibili": lambda: Answer(200, {"code": -412, "message": "请求被拦截", "ttl": 1}),
+    "douyin": lambda: Answer(200, b""),
+    "kuaishou": lambda: Answer(200, {"result": 2, "error_msg": "请求太快了"}),
+    "xhs": lambda: Answer(200, {"code": 300013, "success": False, "msg": "访问频次异常，请勿频繁操作或重启试试"}),
+    "tieba": lambda: Answer(200, {"no": 110001, "error": "操作过于频繁", "data": {}}),
+    "zhihu": lambda: Answer(403, {"error": {"code": 40362, "message": "您当前请求存在异常，暂时限制本次访问"}}),
+}
+
+
 class Replica:
     """The replica's data and routing, independent of the HTTP server."""
 
-    def __init__(self, posts: Iterable[Post], faults: dict[str, str] | None = None):
+    def __init__(self, posts: Iterable[Post], faults: dict[str, str] | None = None, *, truncate_every: int = 0,
+                 throttle_every: int = 0):
         self.posts = list(posts)
-        self.faults = dict(faults or {})  # keyword -> throttle | captcha | malformed | throttle:N
+        self.faults = dict(faults or {})  # keyword -> throttle | captcha | malformed | throttle:N | broken:PAGE
         self.fault_hits: Counter[str] = Counter()
+        # Faults of a flaky network, counted over every API answer: every Nth is the platform's rate-limit
+        # answer, every Mth is cut in half (a truncated body). 0 switches one off.
+        self.truncate_every = truncate_every
+        self.throttle_every = throttle_every
+        self.answered = 0
+        self._counting = threading.Lock()
+        self.healed = False  # set True to make "broken" pages answer again
         self.requests: Counter[str] = Counter()  # path -> count, for tests
         self.exact: dict[str, Callable[[Request], Answer]] = {
             "/api/config": self.weibo_config,
@@ -131,13 +151,33 @@ class Replica:
         if request.path in SIGNER_PAGES:
             return html(f"<!doctype html><html><head><meta charset='utf-8'><script>{SIGNER_JS}</script></head>"
                         f"<body>{SIGNER_PAGES[request.path]}</body></html>")
-        if request.path in self.exact:
-            return self.exact[request.path](request)
+        route, args = self.route(request.path)
+        if route is None:
+            return Answer(404, {"error": "not found"})
+        platform = route.__name__.split("_")[0].replace("bili", "bilibili")
+        with self._counting:
+            self.answered += 1
+            count = self.answered
+        if platform in THROTTLED and self.throttle_every and count % self.throttle_every == 0:
+            return THROTTLED[platform]()
+        try:
+            answer = route(request, *args)
+        except Outage:
+            return Answer(503, b"<html><body>503 Service Temporarily Unavailable</body></html>", "text/html")
+        if platform in THROTTLED and self.truncate_every and count % self.truncate_every == 0:
+            payload = answer.payload()
+            return Answer(answer.status, payload[: len(payload) // 2], answer.content_type, answer.headers)
+        return answer
+
+    def route(self, path: str) -> tuple[Callable[..., Answer] | None, tuple[str, ...]]:
+        """The route answering ``path`` and the values it takes from the path."""
+        if path in self.exact:
+            return self.exact[path], ()
         for pattern, route in self.patterns:
-            match = pattern.fullmatch(request.path)
+            match = pattern.fullmatch(path)
             if match:
-                return route(request, *match.groups())
-        return Answer(404, {"error": "not found"})
+                return route, match.groups()
+        return None, ()
 
     def search(self, platform: str, keyword: str) -> list[Post]:
         """Posts the platform's search would return for ``keyword``, newest first."""
@@ -153,8 +193,11 @@ class Replica:
 
     def fault(self, keyword: str, page: int, route: str = "") -> str | None:
         """The fault to answer for this keyword and page: throttle the first N (default 2) times per
-        route, captcha always, malformed on page 2."""
+        route, captcha always, malformed on page 2; ``broken:P`` answers page P with HTTP 503 (raises
+        ``Outage``) until the replica is ``healed``."""
         kind, _, count = self.faults.get(keyword, "").partition(":")
+        if kind == "broken" and page == int(count) and not self.healed:
+            raise Outage(f"{route} page {page}")
         if kind == "throttle":
             self.fault_hits[route + keyword] += 1
             return "throttle" if self.fault_hits[route + keyword] <= int(count or 2) else None
@@ -179,7 +222,7 @@ class Replica:
         page = int(request.query.get("page") or 1)
         fault = self.fault(keyword, page, request.path)
         if fault == "throttle":
-            return html("<html><body>请求过于频繁</body></html>", status=432)
+            return THROTTLED["weibo"]()
         if fault == "captcha":
             return html("<html><body><a href='https://security.weibo.com/captcha'>验证</a></body></html>")
         if fault == "malformed":
@@ -249,7 +292,7 @@ class Replica:
         page = int(request.query.get("page") or 1)
         fault = self.fault(keyword, page, request.path)
         if fault == "throttle":
-            return Answer(200, {"code": -412, "message": "请求被拦截", "ttl": 1})
+            return THROTTLED["bilibili"]()
         if fault == "captcha":
             return Answer(200, {"code": -352, "message": "风控校验失败", "ttl": 1, "data": {"v_voucher": "voucher_1"}})
         if fault == "malformed":
@@ -305,7 +348,7 @@ class Replica:
         size = PAGE_SIZE["douyin"]
         fault = self.fault(keyword, offset // size + 1, request.path)
         if fault == "throttle":
-            return Answer(200, b"")
+            return THROTTLED["douyin"]()
         if fault == "captcha":
             return Answer(200, {"status_code": 0, "data": [], "has_more": 0,
                                 "search_nil_info": {"search_nil_type": "verify_check", "search_nil_item": "verify_check"}})
@@ -367,7 +410,7 @@ class Replica:
         size = PAGE_SIZE["kuaishou"]
         fault = self.fault(keyword, start // size + 1, request.path)
         if fault == "throttle":
-            return Answer(200, {"result": 2, "error_msg": "请求太快了"})
+            return THROTTLED["kuaishou"]()
         if fault == "captcha":
             return Answer(200, {"result": 400002, "error_msg": "需要验证", "captchaConfig": {"uri": "/captcha"}})
         if fault == "malformed":
@@ -413,7 +456,7 @@ class Replica:
         keyword, page = body.get("keyword", ""), int(body.get("page") or 1)
         fault = self.fault(keyword, page, request.path)
         if fault == "throttle":
-            return Answer(200, {"code": 300013, "success": False, "msg": "访问频次异常，请勿频繁操作或重启试试"})
+            return THROTTLED["xhs"]()
         if fault == "captcha":
             return Answer(461, {"code": 461, "success": False}, headers={"Verifytype": "102", "Verifyuuid": "abc-uuid"})
         if fault == "malformed":
@@ -489,7 +532,7 @@ class Replica:
         keyword, page = request.query.get("word", ""), int(request.query.get("pn") or 1)
         fault = self.fault(keyword, page, request.path)
         if fault == "throttle":
-            return Answer(200, {"no": 110001, "error": "操作过于频繁", "data": {}})
+            return THROTTLED["tieba"]()
         if fault == "captcha":
             return html("<html><head><title>百度安全验证</title></head><body>网络不给力，请稍后重试</body></html>", status=403)
         if fault == "malformed":
@@ -554,7 +597,7 @@ class Replica:
         size = PAGE_SIZE["zhihu"]
         fault = self.fault(keyword, offset // size + 1, request.path)
         if fault == "throttle":
-            return Answer(403, {"error": {"code": 40362, "message": "您当前请求存在异常，暂时限制本次访问"}})
+            return THROTTLED["zhihu"]()
         if fault == "captcha":
             return Answer(403, {"error": {"code": 40352, "redirect": "https://www.zhihu.com/account/unhuman?type=unhuman"}})
         if fault == "malformed":
@@ -606,6 +649,10 @@ class Replica:
                     f"<body><main id='post'>loading…</main><script>setTimeout(() => {{"
                     f"const p = document.getElementById('post'); p.textContent = {text}; p.dataset.rendered = 'yes';"
                     f"}}, 50);</script></body></html>")
+
+
+class Outage(Exception):
+    """Raised by a route to answer HTTP 503: the platform's server is failing on this page."""
 
 
 @dataclass
@@ -688,8 +735,8 @@ class ReplicaServer:
     """Serve a ``Replica`` on 127.0.0.1 in a background thread; use as a context manager."""
 
     def __init__(self, posts: Iterable[Post], port: int = 0, faults: dict[str, str] | None = None,
-                 extra_routes: dict[str, Callable[[Request], Answer]] | None = None):
-        self.replica = Replica(posts, faults)
+                 extra_routes: dict[str, Callable[[Request], Answer]] | None = None, **flaky: int):
+        self.replica = Replica(posts, faults, **flaky)
         self.replica.exact.update(extra_routes or {})
         handler = type("Handler", (_Handler,), {"replica": self.replica})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)

@@ -86,6 +86,7 @@ class Xhs(Api):
     platform = "xhs"
     hosts = ("edith.xiaohongshu.com", "www.xiaohongshu.com", "xiaohongshu.com")
     login_cookies = ("web_session", "a1")
+    numbered_steps = ("search",)
 
     def login_check(self) -> Call:
         return Call("login_check", f"{EDITH}/api/sns/web/v1/user/selfinfo", sign=True)
