@@ -16,9 +16,9 @@ from http.cookiejar import Cookie
 from scrapy import signals
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import CannotResolveHostError, DownloadConnectionRefusedError, DownloadTimeoutError
 from scrapy.http import Request
 from scrapy.utils.request import RequestFingerprinter
-from twisted.internet.error import ConnectError, DNSLookupError, TimeoutError
 
 from .cookies import load_cookies
 from .signing import SIGNATURE_PARAMS, Signer, default_signers
@@ -175,7 +175,7 @@ def _jar_cookie(name: str, value: str, domain: str, path: str) -> Cookie:
 
 
 #: Failures that mean nothing can be reached (as opposed to one page failing).
-NO_ROUTE_ERRORS = (DNSLookupError, ConnectError, TimeoutError)
+NO_ROUTE_ERRORS = (CannotResolveHostError, DownloadConnectionRefusedError, DownloadTimeoutError)
 
 
 def retry_delay(settings, retry_times: int) -> float:

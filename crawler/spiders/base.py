@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -321,14 +322,12 @@ class PlatformSpider(scrapy.Spider):
             reason = f"HTTP {failure.value.response.status}"
         else:
             reason = f"{type(failure.value).__name__}: {failure.value}"
-        outputs = list(self.give_up(request, reason))
-        stats = self.crawler.stats
-        if failure.check(*NO_ROUTE_ERRORS) and not stats.get_value("response_received_count"):
-            host = request.url.split("/")[2] if "//" in request.url else request.url
+        following = list(self.give_up(request, reason))
+        if failure.check(*NO_ROUTE_ERRORS) and not self.crawler.stats.get_value("response_received_count"):
             self.logger.error("%s: cannot reach %s (%s); check the network connection or --base-url",
-                              self.platform, host, reason)
-            raise CloseSpider("no_route")
-        return outputs
+                              self.platform, urllib.parse.urlsplit(request.url).netloc, reason)
+            raise CloseSpider("no_route")  # raised while Scrapy iterates this errback's output: a clean close
+        yield from following
 
     def give_up(self, request: Request, reason: str) -> Iterator[Request]:
         """Account for a page given up: log and count it, keep it in the job state so that --resume asks
