@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scrapy import signals
@@ -14,8 +15,13 @@ from scrapy.settings import Settings
 from takedown import store
 
 from . import settings as default_settings
+from .browser import Problem, check_page, run_isolated
+from .middlewares import map_url
 from .pipelines import start_worker
+from .signing import PageJsSigner, default_signers
 from .spiders import spider_class
+
+logger = logging.getLogger(__name__)
 
 #: Settings for a local replica on loopback: no politeness delays.
 LOCAL_SETTINGS = {
@@ -28,7 +34,9 @@ LOCAL_SETTINGS = {
 }
 #: How a run ended, from Scrapy's finish reason: the platform stopped it, or it could not start at all.
 STOP_REASONS = ("captcha", "login_expired", "login", "signature", "rate_limited", "error", "store_failed")
-NOT_STARTED_REASONS = ("no_route", "no_browser")
+NOT_STARTED_REASONS = ("no_route", "no_browser", "no_signer")
+#: Scrapy finish reason for each preflight problem (crawler.browser.Problem.kind).
+PREFLIGHT_REASONS = {"no_browser": "no_browser", "no_page": "no_route", "no_signer": "no_signer"}
 #: Platforms that answer anonymous web clients with little or nothing.
 LOGIN_PLATFORMS = ("douyin", "xhs", "kuaishou")
 
@@ -70,6 +78,7 @@ class CrawlJob:
     jobdir: str | None = None
     limit: int | None = None
     config: str | None = None
+    via: str = "api"  # page-signed platforms: "browser" lets the platform's own page make the signed calls
 
     def spider_args(self, known_ids: set[str]) -> dict[str, Any]:
         args: dict[str, Any] = {"keywords": self.keywords, "max_pages": self.max_pages}
@@ -85,6 +94,7 @@ class CrawlResult:
     run_id: int
     stats: dict[str, Any] = field(default_factory=dict)
     with_cookies: bool = False
+    notices: list[str] = field(default_factory=list)  # said before the crawl, repeated in the note
 
     @property
     def stored(self) -> int:
@@ -130,15 +140,13 @@ class CrawlResult:
             "closespider_itemcount": "stopped at --limit; continue with --resume",
             "store_failed": "nothing could be classified or stored (the error is above); fix it, then rerun with --resume",
             "no_route": f"could not reach {self.platform} (the cause is above); check the network or --base-url",
-            "no_browser": str(self.stats.get("grayscan/preflight", "the page signer could not start")),
         }
-        parts = [notes[reason]] if reason in notes else []
+        preflight = self.stats.get("grayscan/preflight")
+        parts = [*self.notices, preflight or notes[reason]] if preflight or reason in notes else [*self.notices]
         if self.lost and reason not in NOT_STARTED_REASONS:
             parts.append(f"{self.lost} pages given up after every retry (URLs above); fetch them again by running "
                          "the same command with --resume")
         if self.platform in LOGIN_PLATFORMS and not self.with_cookies and (self.outcome != "complete" or not self.stored):
-            from .spiders import spider_class
-
             names = ", ".join(spider_class(self.platform).api_class.login_cookies)
             parts.append(f"{self.platform} answers anonymous clients with little or nothing: login cookies are likely "
                          f"needed (log in in a browser, export its cookies ({names}), pass --cookies FILE)")
@@ -158,6 +166,31 @@ def crawl_settings(overrides: dict[str, Any] | None = None) -> Settings:
     return settings
 
 
+def preflight(job: CrawlJob, settings: Settings) -> tuple[CrawlJob, Problem | None, str | None]:
+    """Check a page-signed platform before its first request: Chromium starts, the platform's page opens and
+    (API route) defines its signing function. A missing signing function switches the job to the browser
+    route where the platform has one. Returns the job to run, the problem that stops it, and a notice."""
+    if job.platform == "generic":
+        return job, None, None
+    api = spider_class(job.platform).api_class
+    signer = default_signers().get(job.platform)
+    switched_off = (settings.getdict("GRAYSCAN_SIGNERS") or {}).get(job.platform) == "none"
+    if job.via == "api" and (switched_off or not isinstance(signer, PageJsSigner)):
+        return job, None, None
+    if job.via == "api":
+        url, probe, what = signer.page_url, signer.probe, f"{job.platform} signing page"
+    else:
+        url, probe, what = api.browser_page, None, f"{job.platform} search page"
+    problem = run_isolated(lambda: check_page(map_url(url, job.base_url, api.hosts), probe, what=what))
+    if problem and problem.kind == "no_signer" and api.browser_page:
+        notice = f"{problem.message}: falling back to the browser route (--via browser)"
+        browser_job, browser_problem, _ = preflight(replace(job, via="browser"), settings)
+        return browser_job, browser_problem, notice
+    if problem and problem.kind == "no_signer":
+        problem.message += f"; its expression in crawler/signing.py needs fixing ({job.platform} has no browser route)"
+    return job, problem, None
+
+
 def crawl(
     jobs: list[CrawlJob],
     db_path: str,
@@ -166,18 +199,30 @@ def crawl(
     on_item: Callable[[str], None] | None = None,
     on_response: Callable[[str], None] | None = None,
 ) -> list[CrawlResult]:
-    """Crawl every job in one Scrapy process (the reactor starts once) and record crawl runs."""
+    """Crawl every job in one Scrapy process (the reactor starts once) and record crawl runs. Jobs that
+    fail their preflight are recorded as not started, without a request sent."""
     db = store.open_db(db_path)
     results: list[CrawlResult] = []
-    crawlers: list[Crawler] = []
+    crawlers: list[Crawler | None] = []
     base = crawl_settings(overrides)
+    checked = [preflight(job, base) for job in jobs]
     process = AsyncCrawlerProcess(base)  # installs the asyncio reactor and logging up front
-    # The worker loads the classifier and the full-text segmenter (seconds) while the crawls start.
-    start_worker(base)
-    for job in jobs:
+    if any(problem is None for _, problem, _ in checked):
+        # The worker loads the classifier and the full-text segmenter (seconds) while the crawls start.
+        start_worker(base)
+    for job, problem, notice in checked:
         settings = base.copy()
         local = job.base_url and any(h in job.base_url for h in ("127.0.0.1", "localhost", "[::1]"))
         run_id = store.start_run(db, job.platform, job.keywords + [f"creator:{c}" for c in job.creators])
+        result = CrawlResult(job.platform, run_id, with_cookies=bool(job.cookies_file), notices=[notice] if notice else [])
+        results.append(result)
+        if notice:
+            logger.warning("%s: %s", job.platform, notice)
+        if problem:
+            logger.error("%s: %s", job.platform, problem.message)
+            result.stats = {"finish_reason": PREFLIGHT_REASONS[problem.kind], "grayscan/preflight": problem.message}
+            crawlers.append(None)
+            continue
         delay = base.getdict("PLATFORM_DOWNLOAD_DELAY").get(job.platform, base.getfloat("DOWNLOAD_DELAY"))
         settings.setdict(
             {
@@ -188,6 +233,7 @@ def crawl(
                 "GRAYSCAN_BASE_URL": job.base_url,
                 "GRAYSCAN_RUN_ID": run_id,
                 "GRAYSCAN_COOKIES_FILE": job.cookies_file,
+                "GRAYSCAN_VIA": job.via,
                 **({"JOBDIR": job.jobdir} if job.jobdir else {}),
                 **({"CLOSESPIDER_ITEMCOUNT": job.limit} if job.limit else {}),
             },
@@ -203,11 +249,12 @@ def crawl(
                 lambda response, p=job.platform, **_: on_response(p), signal=signals.response_received, weak=False
             )
         crawlers.append(crawler)
-        results.append(CrawlResult(job.platform, run_id, with_cookies=bool(job.cookies_file)))
         process.crawl(crawler, **job.spider_args(known_post_ids(db, job.platform)))
-    process.start()
+    if any(crawlers):
+        process.start()
     for result, crawler in zip(results, crawlers, strict=True):
-        result.stats = dict(crawler.stats.get_stats())
+        if crawler is not None:
+            result.stats = dict(crawler.stats.get_stats())
         errors = int(result.stats.get("log_count/ERROR", 0))
         store.finish_run(
             db,

@@ -70,6 +70,9 @@ def job_dir(db_path: str, platform: str, config: str | None) -> Path:
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after this many items (continue later with --resume).")
 @click.option("--refresh", is_flag=True, help="Re-fetch details and comments of posts already in the database.")
 @click.option("--base-url", help="Map every host of the platform onto this base URL (a local replica).")
+@click.option("--via", type=click.Choice(["api", "browser"]), default="api", show_default=True,
+              help="Page-signed platforms (kuaishou, xhs): 'browser' opens the platform's own search page with your "
+                   "cookies and reads the answers to the calls its JS makes (used anyway when the signer is missing).")
 @click.option("--config", "config", type=click.Path(exists=True, dir_okay=False),
               help="YAML file of the generic spider (PLATFORM = generic).")
 @click.option("--evidence", "evidence_dir", type=click.Path(file_okay=False),
@@ -83,7 +86,7 @@ def job_dir(db_path: str, platform: str, config: str | None) -> Path:
 @click.option("--lexicon-only", is_flag=True, help="Classify with the lexicon-only baseline (no model).")
 def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], comments: bool, comment_pages: int,
           max_pages: int, cookies_file: str | None, resume: bool, limit: int | None, refresh: bool,
-          base_url: str | None, config: str | None, evidence_dir: str | None, log_level: str, db_path: str,
+          base_url: str | None, via: str, config: str | None, evidence_dir: str | None, log_level: str, db_path: str,
           lexicon_files: tuple[str, ...], model_path: str | None, lexicon_only: bool) -> None:
     """Crawl PLATFORM (douyin, kuaishou, xhs, weibo, bilibili, tieba, zhihu, or generic with --config):
     keyword search and/or creators' posts, optionally their comments; classify each post, store it and
@@ -98,7 +101,7 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
     """
     from crawler.cookies import CookieFileError, load_cookies
     from crawler.run import BaseUrlError, CrawlJob, check_base_url, crawl as run_crawl
-    from crawler.spiders import SPIDERS
+    from crawler.spiders import SPIDERS, spider_class
     from crawler.spiders.generic import ConfigError, load_config
 
     from .progress import crawl_progress
@@ -112,6 +115,8 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
             load_config(config)
         except ConfigError as exc:
             fail(str(exc))
+    if via == "browser" and (platform == "generic" or not spider_class(platform).api_class.browser_page):
+        fail(f"--via browser: {platform} has no browser route (kuaishou and xhs have one)")
     if base_url:
         try:
             check_base_url(base_url)
@@ -130,7 +135,7 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
         shutil.rmtree(jobdir)
     job = CrawlJob(platform, queries, max_pages=max_pages, base_url=base_url, creators=list(creators),
                    comments=comments, comment_pages=comment_pages, refresh=refresh, cookies_file=cookies_file,
-                   jobdir=str(jobdir), limit=limit, config=config)
+                   jobdir=str(jobdir), limit=limit, config=config, via=via)
     check_classifier_inputs(lexicon_files, model_path, lexicon_only)
     overrides = {"LOG_LEVEL": log_level, "GRAYSCAN_LEXICON_FILES": list(lexicon_files),
                  "GRAYSCAN_MODEL": model_choice(model_path, lexicon_only)}

@@ -68,16 +68,73 @@ def page_signature(path: str, body: str) -> str:
     return f"{value:08x}"
 
 
-#: The page JS the replica serves for each page-signed platform (same globals as the real pages).
-SIGNER_JS = """
+#: The page JS the replica serves for each page-signed platform: its signer (with the same globals as the
+#: real pages, unless ``page_signers`` is off: then the page signs its own calls but exposes no function)
+#: and a search page whose JS makes the signed API calls itself (Enter in the search box, scroll for more).
+FNV_JS = """
 function __fnv(s){let h=0x811c9dc5;for(const b of new TextEncoder().encode(s)){h=Math.imul(h^b,0x01000193)>>>0;}
 return h.toString(16).padStart(8,'0');}
+"""
+SIGNER_GLOBALS_JS = """
 window._webmsxyw=(path,data)=>({'X-s':'XYW_'+__fnv(path+(data===undefined?'':JSON.stringify(data))),'X-t':String(Date.now())});
 window.__ks_realm={call:(name,a)=>__fnv(a.url+(a.body||''))};
 window.bdms={sign:(query,body)=>__fnv(query+body)};
 window.__zse_sign=(path)=>'2.0_'+__fnv(path);
 """
-SIGNER_PAGES = {"/explore": "xhs", "/search/video": "kuaishou", "/": "douyin", "/search": "zhihu"}
+SEARCH_PAGE_JS = """
+const SEARCHES = {
+  kuaishou: {path: '/rest/v/search/feed?caver=2',
+    body: (kw, cursor) => ({keyword: kw, pcursor: cursor || '', page: 'search', searchSessionId: ''}),
+    sign: (path, body) => ({url: path + '&__NS_hxfalcon=' + __fnv(path + body), headers: {}}),
+    ok: d => d.result === 1, next: d => d.pcursor && d.pcursor !== 'no_more' ? d.pcursor : null,
+    titles: d => (d.feeds || []).map(f => (f.photo || {}).caption)},
+  xhs: {path: '/api/sns/web/v1/search/notes',
+    body: (kw, cursor) => ({keyword: kw, page: cursor || 1, page_size: 20, search_id: 'gs' + kw, sort: 'general', note_type: 0}),
+    sign: (path, body) => ({url: path, headers: {'X-s': 'XYW_' + __fnv(path + body), 'X-t': String(Date.now())}}),
+    ok: d => d.success === true, next: (d, cursor) => d.data.has_more ? (cursor || 1) + 1 : null,
+    titles: d => (d.data.items || []).map(i => (i.note_card || {}).display_title)},
+};
+const search = SEARCHES[document.body.dataset.platform];
+let state = null;
+function ask() {
+  if (!search || !state || state.loading || state.done) return;
+  state.loading = true;
+  const body = JSON.stringify(search.body(state.kw, state.cursor));
+  const signed = search.sign(search.path, body);
+  fetch(signed.url, {method: 'POST', body, credentials: 'include',
+                     headers: {'Content-Type': 'application/json;charset=UTF-8', ...signed.headers}})
+    .then(r => r.json()).then(d => {
+      if (!search.ok(d)) return;  // rate-limited or refused: the next scroll asks again
+      for (const title of search.titles(d)) {
+        const card = document.createElement('div'); card.className = 'card'; card.textContent = title || '';
+        document.getElementById('results').appendChild(card);
+      }
+      state.cursor = search.next(d, state.cursor);
+      state.done = state.cursor === null;
+    }).catch(() => {}).finally(() => { state.loading = false; });
+}
+document.getElementById('q').addEventListener('keydown', e => {
+  if (e.key !== 'Enter') return;
+  document.getElementById('results').textContent = '';
+  state = {kw: e.target.value, cursor: null, loading: false, done: false};
+  ask();
+});
+const nearEnd = () => window.innerHeight + window.scrollY >= document.body.scrollHeight - 50;
+window.addEventListener('wheel', () => { if (nearEnd()) ask(); });
+window.addEventListener('scroll', () => { if (nearEnd()) ask(); });
+"""
+
+
+def platform_page(platform: str, page_signers: bool) -> str:
+    """A page-signed platform's page: its signer and its search UI."""
+    script = FNV_JS + (SIGNER_GLOBALS_JS if page_signers else "") + SEARCH_PAGE_JS
+    return (f"<!doctype html><html><head><meta charset='utf-8'><style>.card{{height:300px}}</style></head>"
+            f"<body data-platform='{platform}'><input id='q' type='search' placeholder='搜索'><div id='results'></div>"
+            f"<script>(() => {{{script}}})();</script></body></html>")
+
+
+SIGNER_PAGES = {"/explore": "xhs", "/search_result": "xhs", "/search/video": "kuaishou", "/": "douyin",
+                "/search": "zhihu"}
 
 
 #: Each platform's rate-limit answer (served for ``throttle`` faults and every ``throttle_every``-th request).
@@ -96,7 +153,7 @@ class Replica:
     """The replica's data and routing, independent of the HTTP server."""
 
     def __init__(self, posts: Iterable[Post], faults: dict[str, str] | None = None, *, truncate_every: int = 0,
-                 throttle_every: int = 0):
+                 throttle_every: int = 0, page_signers: bool = True):
         self.posts = list(posts)
         self.faults = dict(faults or {})  # keyword -> throttle | captcha | malformed | throttle:N | broken:PAGE
         self.fault_hits: Counter[str] = Counter()
@@ -107,6 +164,7 @@ class Replica:
         self.answered = 0
         self._counting = threading.Lock()
         self.healed = False  # set True to make "broken" pages answer again
+        self.page_signers = page_signers  # False: the pages no longer expose their signing functions
         self.requests: Counter[str] = Counter()  # path -> count, for tests
         self.exact: dict[str, Callable[[Request], Answer]] = {
             "/api/config": self.weibo_config,
@@ -149,8 +207,7 @@ class Replica:
     def answer(self, request: Request) -> Answer:
         self.requests[request.path] += 1
         if request.path in SIGNER_PAGES:
-            return html(f"<!doctype html><html><head><meta charset='utf-8'><script>{SIGNER_JS}</script></head>"
-                        f"<body>{SIGNER_PAGES[request.path]}</body></html>")
+            return html(platform_page(SIGNER_PAGES[request.path], self.page_signers))
         route, args = self.route(request.path)
         if route is None:
             return Answer(404, {"error": "not found"})
@@ -735,8 +792,8 @@ class ReplicaServer:
     """Serve a ``Replica`` on 127.0.0.1 in a background thread; use as a context manager."""
 
     def __init__(self, posts: Iterable[Post], port: int = 0, faults: dict[str, str] | None = None,
-                 extra_routes: dict[str, Callable[[Request], Answer]] | None = None, **flaky: int):
-        self.replica = Replica(posts, faults, **flaky)
+                 extra_routes: dict[str, Callable[[Request], Answer]] | None = None, **behaviour: Any):
+        self.replica = Replica(posts, faults, **behaviour)
         self.replica.exact.update(extra_routes or {})
         handler = type("Handler", (_Handler,), {"replica": self.replica})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)

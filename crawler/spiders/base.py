@@ -91,6 +91,15 @@ class Api:
     def comments(self, post: PostItem) -> Call | None:
         return None
 
+    #: The browser route (--via browser): the platform's search page, whose own JS makes the signed API
+    #: calls, and which step parses the answer of each API path it calls.
+    browser_page: str | None = None
+    browser_steps: dict[str, str] = {}
+
+    def unsigned(self, call: Call) -> Call | None:
+        """A call that gets the same data without a signature (the browser route cannot sign), or None."""
+        return None
+
     #: Listing steps whose cursor is the page number (``search(keyword, page)``, ``creator(id, page=)``).
     numbered_steps: tuple[str, ...] = ()
 
@@ -158,6 +167,12 @@ class PlatformSpider(scrapy.Spider):
 
     # -- requests -------------------------------------------------------------------------
     async def start(self):
+        if self.settings.get("GRAYSCAN_VIA") == "browser":
+            from ..browse import browse
+
+            async for output in browse(self):
+                yield output
+            return
         check = self.api.login_check()
         if check and (self.settings.get("GRAYSCAN_COOKIES_FILE") or self.api.always_check):
             yield self.request(check, dont_filter=True)
@@ -275,6 +290,13 @@ class PlatformSpider(scrapy.Spider):
         yield from self.first_calls()
 
     async def handle_fault(self, fault: Fault, call: Call, response: Response):
+        attempt = response.meta.get("attempt", 0)
+        await self.back_off(fault, response.url, attempt)
+        yield self.request(call, attempt=attempt + 1, dont_filter=True)
+
+    async def back_off(self, fault: Fault, url: str, attempt: int) -> None:
+        """Wait out a rate limit (attempt 0, 1, ...); stop the platform (CloseSpider) on any other fault, or
+        when the rate limit outlasts GRAYSCAN_BACKOFF_RETRIES back-offs."""
         stats = self.crawler.stats
         stats.inc_value(f"grayscan/fault/{fault.kind}")
         if fault.kind != "throttle":
@@ -284,21 +306,18 @@ class PlatformSpider(scrapy.Spider):
                 "login": "log in again in a browser and export fresh cookies with --cookies",
                 "signature": "the platform rejected our request signature: fix its signer in crawler/signing.py",
             }.get(fault.kind, "see the log")
-            self.logger.error("%s stopped at %s: %s; %s", self.platform, response.url, fault.message, advice)
+            self.logger.error("%s stopped at %s: %s; %s", self.platform, url, fault.message, advice)
             raise CloseSpider(fault.kind)
-        attempt = response.meta.get("attempt", 0)
         limit = self.settings.getint("GRAYSCAN_BACKOFF_RETRIES", 4)
         if attempt >= limit:
             self.logger.error("%s still rate-limited after %d back-offs at %s (%s); stopping %s",
-                              self.platform, attempt, response.url, fault.message, self.platform)
+                              self.platform, attempt, url, fault.message, self.platform)
             raise CloseSpider("rate_limited")
         base = self.settings.getfloat("GRAYSCAN_BACKOFF_BASE", 5.0)
         delay = base * 2**attempt + random.uniform(0, base / 2)
-        self.logger.warning("%s rate limit at %s (%s); backing off %.1fs", self.platform, response.url,
-                            fault.message, delay)
+        self.logger.warning("%s rate limit at %s (%s); backing off %.1fs", self.platform, url, fault.message, delay)
         stats.inc_value("grayscan/backoff")
         await asyncio.sleep(delay)
-        yield self.request(call, attempt=attempt + 1, dont_filter=True)
 
     async def retry_malformed(self, response: Response, reason: str):
         """Ask a truncated or undecodable answer again after a back-off; give the page up after RETRY_TIMES."""
