@@ -146,7 +146,8 @@ class CrawlResult:
         if self.lost and reason not in NOT_STARTED_REASONS:
             parts.append(f"{self.lost} pages given up after every retry (URLs above); fetch them again by running "
                          "the same command with --resume")
-        if self.platform in LOGIN_PLATFORMS and not self.with_cookies and (self.outcome != "complete" or not self.stored):
+        ran_short = self.outcome in ("losses", "stopped") or (self.outcome == "complete" and not self.stored)
+        if self.platform in LOGIN_PLATFORMS and not self.with_cookies and ran_short:
             names = ", ".join(spider_class(self.platform).api_class.login_cookies)
             parts.append(f"{self.platform} answers anonymous clients with little or nothing: login cookies are likely "
                          f"needed (log in in a browser, export its cookies ({names}), pass --cookies FILE)")
@@ -205,7 +206,15 @@ def crawl(
     results: list[CrawlResult] = []
     crawlers: list[Crawler | None] = []
     base = crawl_settings(overrides)
-    checked = [preflight(job, base) for job in jobs]
+    checked: list[tuple[CrawlJob, Problem | None, str | None]] = []
+    outcomes: dict[tuple[str, str | None, str], tuple[str, Problem | None, str | None]] = {}
+    for job in jobs:  # one preflight per platform page: jobs of a platform share it
+        page = (job.platform, job.base_url, job.via)
+        if page not in outcomes:
+            checked_job, problem, notice = preflight(job, base)
+            outcomes[page] = (checked_job.via, problem, notice)
+        via, problem, notice = outcomes[page]
+        checked.append((replace(job, via=via), problem, notice))
     process = AsyncCrawlerProcess(base)  # installs the asyncio reactor and logging up front
     if any(problem is None for _, problem, _ in checked):
         # The worker loads the classifier and the full-text segmenter (seconds) while the crawls start.
