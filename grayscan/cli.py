@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from . import __version__, cli_classify, cli_crawl, cli_lexicon, cli_takedown
+from . import __version__, cli_classify, cli_crawl, cli_doctor, cli_lexicon, cli_takedown
 from .options import console, db_option
 
 
@@ -66,6 +66,6 @@ def demo(db_path: str, out_dir: str, serve: bool, port: int) -> None:
 
 
 # Each area's module lists its commands in COMMANDS; adding a command never touches this file.
-for module in (cli_crawl, cli_lexicon, cli_classify, cli_takedown):
+for module in (cli_crawl, cli_doctor, cli_lexicon, cli_classify, cli_takedown):
     for command in module.COMMANDS:
         main.add_command(command)
