@@ -10,25 +10,17 @@ import textwrap
 
 import pytest
 from conftest import ROOT, run_cli
-from test_crawler_crawl import replica_posts, rows
+from test_crawler_crawl import rows
 
-from crawler.replica.server import Post, ReplicaServer
+from crawler.replica.server import Post, ReplicaServer, sample_posts
 from crawler.spiders import PLATFORMS
 
 KEYWORD = "停息挂账样本"
 POSTS_PER_PLATFORM = 43
 
 
-def many_posts(n: int = POSTS_PER_PLATFORM) -> list[Post]:
-    """``n`` posts per platform matching KEYWORD (a few long ones and a few with comments), built from the
-    replica's first post of each platform with consecutive ids."""
-    posts = []
-    for seed in (p for p in replica_posts() if p.id.endswith("0") and p.author_id == "700"):
-        for i in range(n):
-            posts.append(Post(seed.platform, str(int(seed.id) + 100 + i), seed.author_id, seed.author_name,
-                              f"{seed.text} 第{i}条", seed.published - 60 * i, [KEYWORD], long=i % 9 == 4,
-                              comments=seed.comments if i < 2 else []))
-    return posts
+def many_posts() -> list[Post]:
+    return sample_posts(POSTS_PER_PLATFORM, KEYWORD)
 
 
 def crawl_outcomes(db_path, jobs: list[dict]) -> dict[str, dict]:

@@ -60,6 +60,28 @@ class Post:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
+#: First post id of each platform in ``sample_posts`` (each platform's id form).
+SAMPLE_IDS = {"weibo": 5000000000000100, "bilibili": 100000100, "douyin": 7300000000000000100,
+              "kuaishou": 3000000100, "xhs": 650000000000000000000100, "tieba": 9000000100, "zhihu": 3000000100}
+SAMPLE_TEXTS = ("征信修复找我们，专业团队，加V: zx_fix2024 详聊，包上岸", "停息挂账 协商还款 法务团队一对一，私信我",
+                "今天去银行咨询了征信的问题，工作人员说按时还款就好", "信用卡逾期了该怎么办？官方渠道协商最靠谱，别信中介")
+
+
+def sample_posts(per_platform: int, keyword: str) -> list[Post]:
+    """``per_platform`` posts on every platform matching ``keyword`` (every 9th long, the first two with three
+    comments each): enough listing pages to see what flaky answers cost a crawl."""
+    posts = []
+    for platform, first_id in SAMPLE_IDS.items():
+        for i in range(per_platform):
+            post_id = str(first_id + i)
+            comments = [{"id": f"{post_id}{c}", "author_id": str(800 + c), "author_name": f"路人{c}",
+                         "text": ("有用吗？", "私信我，征信修复包过", "别信，都是骗子")[c], "published": 1735000100 + c}
+                        for c in range(3 if i < 2 else 0)]
+            posts.append(Post(platform, post_id, str(700 + i % 3), f"{platform}用户{i % 3}", f"{SAMPLE_TEXTS[i % 4]} 第{i}条",
+                              1735000000 - 60 * i, [keyword], comments=comments, long=i % 9 == 4))
+    return posts
+
+
 def page_signature(path: str, body: str) -> str:
     """The replica platforms' stand-in signature: FNV-1a (32 bit) of path+body, as their page JS computes it."""
     value = 0x811C9DC5
