@@ -117,14 +117,17 @@ class CrawlResult:
 
     @property
     def outcome(self) -> str:
-        """``complete``, ``losses`` (finished, but pages were given up), ``stopped`` (by the platform or the
-        store) or ``not_started`` (no route to the platform, no browser)."""
+        """``complete``, ``losses`` (finished, but pages were given up), ``failed_records`` (batches of posts
+        that could not be stored), ``stopped`` (by the platform or the store) or ``not_started`` (no route to
+        the platform, no browser)."""
         reason = str(self.stats.get("finish_reason", ""))
         if reason in NOT_STARTED_REASONS:
             return "not_started"
         if reason in STOP_REASONS:
             return "stopped"
-        return "losses" if self.lost else "complete"
+        if self.lost:
+            return "losses"
+        return "failed_records" if self.stats.get("grayscan/store_errors") else "complete"
 
     @property
     def note(self) -> str:
@@ -146,6 +149,9 @@ class CrawlResult:
         if self.lost and reason not in NOT_STARTED_REASONS:
             parts.append(f"{self.lost} pages given up after every retry (URLs above); fetch them again by running "
                          "the same command with --resume")
+        if self.stats.get("grayscan/store_errors") and reason != "store_failed":
+            parts.append(f"{self.stats['grayscan/store_errors']} batches of posts could not be classified or stored "
+                         "(the error is above); run the same crawl again to store them")
         ran_short = self.outcome in ("losses", "stopped") or (self.outcome == "complete" and not self.stored)
         if self.platform in LOGIN_PLATFORMS and not self.with_cookies and ran_short:
             names = ", ".join(spider_class(self.platform).api_class.login_cookies)

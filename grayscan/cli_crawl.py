@@ -11,7 +11,8 @@ from .exitcodes import Exit
 from .options import console, db_option, fail, lexicon_option
 
 #: Exit status per crawl outcome (crawler.run.CrawlResult.outcome).
-OUTCOME_EXIT = {"complete": Exit.OK, "losses": Exit.LOSSES, "stopped": Exit.STOPPED, "not_started": Exit.USAGE}
+OUTCOME_EXIT = {"complete": Exit.OK, "failed_records": Exit.FAILED_RECORDS, "losses": Exit.LOSSES,
+                "stopped": Exit.STOPPED, "not_started": Exit.USAGE}
 
 
 def default_keywords(lexicon_files: tuple[str, ...] = ()) -> list[str]:

@@ -341,21 +341,22 @@ class PlatformSpider(scrapy.Spider):
             reason = f"HTTP {failure.value.response.status}"
         else:
             reason = f"{type(failure.value).__name__}: {failure.value}"
-        following = list(self.give_up(request, reason))
-        if failure.check(*NO_ROUTE_ERRORS) and not self.crawler.stats.get_value("response_received_count"):
+        no_route = failure.check(*NO_ROUTE_ERRORS) and not self.crawler.stats.get_value("response_received_count")
+        following = list(self.give_up(request, reason, log=not no_route))
+        if no_route:
             self.logger.error("%s: cannot reach %s (%s); check the network connection or --base-url",
                               self.platform, urllib.parse.urlsplit(request.url).netloc, reason)
             raise CloseSpider("no_route")  # raised while Scrapy iterates this errback's output: a clean close
         yield from following
 
-    def give_up(self, request: Request, reason: str) -> Iterator[Request]:
+    def give_up(self, request: Request, reason: str, *, log: bool = True) -> Iterator[Request]:
         """Account for a page given up: log and count it, keep it in the job state so that --resume asks
         again, and go on with the listing past it when its cursor allows."""
         call = Call(**request.meta["call"])
         self.crawler.stats.inc_value("grayscan/lost")
-        retries = request.meta.get("retry_times", 0)
-        self.logger.error("%s: gave up %s after %d retries (%s); --resume fetches it again",
-                          self.platform, request.url, retries, reason)
+        if log:
+            self.logger.error("%s: gave up %s after %d retries (%s); --resume fetches it again",
+                              self.platform, request.url, request.meta.get("retry_times", 0), reason)
         if call.step != "login_check":  # a resumed crawl checks the login anyway
             self.lost_pages[call_key(call)] = {"call": asdict(call), "reason": reason}
         following = self.api.next_page(call) if call.step in LISTING_STEPS else None
