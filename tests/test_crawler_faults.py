@@ -72,6 +72,15 @@ def test_rate_limits_and_truncation_together(db_path, tmp_path):
         assert stored_share(db_path, platform) >= 0.95, platform
 
 
+def test_connections_dropped_mid_body_are_retried(db_path, tmp_path):
+    with ReplicaServer(many_posts(), drop_every=3) as server:
+        jobs = [job for job in all_platform_jobs(server, tmp_path) if job["platform"] in ("weibo", "douyin")]
+        results = crawl_outcomes(db_path, jobs)
+    for platform, result in results.items():
+        assert result["outcome"] == "complete" and result["retried"] >= 1, (platform, result)
+        assert stored_share(db_path, platform) == 1.0, platform
+
+
 def test_crawl_command_summary_counts_retries(db_path):
     with ReplicaServer(many_posts(), truncate_every=3) as server:
         proc = run_cli("crawl", "weibo", "-k", KEYWORD, "--max-pages", "20", "--lexicon-only",

@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("--keyword", default="停息挂账", help="what the sample posts match")
     parser.add_argument("--truncate-every", type=int, default=0, help="cut every Nth API answer in half")
     parser.add_argument("--throttle-every", type=int, default=0, help="rate-limit every Nth API request")
+    parser.add_argument("--drop-every", type=int, default=0, help="drop every Nth connection halfway through the body")
     parser.add_argument("--fault", action="append", default=[], metavar="KEYWORD=KIND",
                         help="throttle[:N] | captcha | malformed | broken:PAGE for searches of KEYWORD")
     parser.add_argument("--no-page-signers", action="store_true", help="pages keep their signing functions private")
@@ -31,7 +32,7 @@ def main() -> None:
         posts = sample_posts(args.per_platform, args.keyword)
     faults = dict(f.split("=", 1) for f in args.fault)
     with ReplicaServer(posts, port=args.port, faults=faults, truncate_every=args.truncate_every,
-                       throttle_every=args.throttle_every, page_signers=not args.no_page_signers) as server:
+                       throttle_every=args.throttle_every, drop_every=args.drop_every, page_signers=not args.no_page_signers) as server:
         print(f"replica on {server.base_url} ({len(posts)} posts); Ctrl-C stops it", flush=True)
         try:
             server.thread.join()

@@ -175,14 +175,16 @@ class Replica:
     """The replica's data and routing, independent of the HTTP server."""
 
     def __init__(self, posts: Iterable[Post], faults: dict[str, str] | None = None, *, truncate_every: int = 0,
-                 throttle_every: int = 0, page_signers: bool = True):
+                 throttle_every: int = 0, drop_every: int = 0, page_signers: bool = True):
         self.posts = list(posts)
         self.faults = dict(faults or {})  # keyword -> throttle | captcha | malformed | throttle:N | broken:PAGE
         self.fault_hits: Counter[str] = Counter()
         # Faults of a flaky network, counted over every API answer: every Nth is the platform's rate-limit
-        # answer, every Mth is cut in half (a truncated body). 0 switches one off.
+        # answer, every Mth is cut in half (a truncated body), every Kth connection drops halfway through
+        # the body. 0 switches one off.
         self.truncate_every = truncate_every
         self.throttle_every = throttle_every
+        self.drop_every = drop_every
         self.answered = 0
         self._counting = threading.Lock()
         self.healed = False  # set True to make "broken" pages answer again
@@ -246,6 +248,7 @@ class Replica:
         if platform in THROTTLED and self.truncate_every and count % self.truncate_every == 0:
             payload = answer.payload()
             return Answer(answer.status, payload[: len(payload) // 2], answer.content_type, answer.headers)
+        answer.dropped = bool(platform in THROTTLED and self.drop_every and count % self.drop_every == 0)
         return answer
 
     def route(self, path: str) -> tuple[Callable[..., Answer] | None, tuple[str, ...]]:
@@ -740,6 +743,7 @@ class Answer:
     body: Any  # JSON-able, or bytes sent as they are
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    dropped: bool = False  # the connection closes after half the body, under the full Content-Length
 
     def payload(self) -> bytes:
         return self.body if isinstance(self.body, bytes) else json.dumps(self.body, ensure_ascii=False).encode()
@@ -802,7 +806,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in answer.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(payload)
+        self.wfile.write(payload[: len(payload) // 2] if answer.dropped else payload)
+        self.close_connection = self.close_connection or answer.dropped
 
     do_GET = do_POST = _serve  # noqa: N815 (http.server API)
 

@@ -33,6 +33,8 @@ from ..parsing import utc_now
 
 #: Steps whose pages count against ``max_pages`` (the others against ``comment_pages``).
 LISTING_STEPS = ("search", "creator")
+#: Request meta that a request asked again keeps: its retry count, and which lost page it is (--resume).
+KEPT_META = ("retry_times", "lost_key")
 #: HTTP answers the platforms use for blocks; they reach the parsers' fault checks instead of being dropped.
 FAULT_STATUSES = [401, 403, 406, 412, 429, 432, 461, 471]
 
@@ -292,7 +294,9 @@ class PlatformSpider(scrapy.Spider):
     async def handle_fault(self, fault: Fault, call: Call, response: Response):
         attempt = response.meta.get("attempt", 0)
         await self.back_off(fault, response.url, attempt)
-        yield self.request(call, attempt=attempt + 1, dont_filter=True)
+        again = self.request(call, attempt=attempt + 1, dont_filter=True)
+        again.meta.update({k: response.meta[k] for k in KEPT_META if k in response.meta})
+        yield again
 
     async def back_off(self, fault: Fault, url: str, attempt: int) -> None:
         """Wait out a rate limit (attempt 0, 1, ...); stop the platform (CloseSpider) on any other fault, or
@@ -324,7 +328,7 @@ class PlatformSpider(scrapy.Spider):
         self.crawler.stats.inc_value("grayscan/malformed")
         # Asked again from its call (not a copy of the downloaded request: that holds download-time meta).
         again = self.request(Call(**response.meta["call"]))
-        again.meta.update({k: response.meta[k] for k in ("retry_times", "lost_key") if k in response.meta})
+        again.meta.update({k: response.meta[k] for k in KEPT_META if k in response.meta})
         retry = get_retry_request(again, spider=self, reason="malformed_answer")
         if retry is None:
             for output in self.give_up(response.request, f"{reason}: {response.body[:60]!r}"):
