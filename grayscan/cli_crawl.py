@@ -72,8 +72,9 @@ def job_dir(db_path: str, platform: str, config: str | None) -> Path:
 @click.option("--refresh", is_flag=True, help="Re-fetch details and comments of posts already in the database.")
 @click.option("--base-url", help="Map every host of the platform onto this base URL (a local replica).")
 @click.option("--via", type=click.Choice(["api", "browser"]), default="api", show_default=True,
-              help="Page-signed platforms (kuaishou, xhs): 'browser' opens the platform's own search page with your "
-                   "cookies and reads the answers to the calls its JS makes (used anyway when the signer is missing).")
+              help="Page-signed platforms (douyin, kuaishou, xhs, zhihu): 'browser' opens the platform's own search "
+                   "page with your cookies and reads the answers to the calls its JS makes (used anyway when the "
+                   "page's signing function is missing).")
 @click.option("--config", "config", type=click.Path(exists=True, dir_okay=False),
               help="YAML file of the generic spider (PLATFORM = generic).")
 @click.option("--evidence", "evidence_dir", type=click.Path(file_okay=False),
@@ -117,7 +118,7 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
         except ConfigError as exc:
             fail(str(exc))
     if via == "browser" and (platform == "generic" or not spider_class(platform).api_class.browser_page):
-        fail(f"--via browser: {platform} has no browser route (kuaishou and xhs have one)")
+        fail(f"--via browser: {platform} has no browser route (douyin, kuaishou, xhs and zhihu have one)")
     if base_url:
         try:
             check_base_url(base_url)

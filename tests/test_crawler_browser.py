@@ -4,7 +4,7 @@ the replica's own search page makes the signed API calls and grayscan reads thei
 from __future__ import annotations
 
 from conftest import run_cli
-from test_crawler_crawl import replica_posts, rows
+from test_crawler_crawl import replica_posts, rows, run_jobs
 
 from crawler.replica.server import ReplicaServer
 
@@ -22,6 +22,15 @@ def test_missing_signer_falls_back_to_the_browser_route(db_path):
     stored = dict(rows(db_path, "SELECT post_id, text FROM posts WHERE platform = 'xhs'"))
     assert stored.keys() == expected.keys()
     assert all(stored[i].endswith(expected[i].split("|")[-1].split("\n")[-1]) for i in expected), stored
+
+
+def test_douyin_and_zhihu_fall_back_too(db_path):
+    with ReplicaServer(replica_posts(), page_signers=False) as server:
+        jobs = [{"platform": p, "keywords": ["征信修复"], "base_url": server.base_url} for p in ("douyin", "zhihu")]
+        results = run_jobs(db_path, jobs)
+    for result in results:
+        assert result["finish_reason"] == "finished" and "falling back to the browser route" in result["note"], result
+        assert rows(db_path, "SELECT count(*) FROM posts WHERE platform = ?", result["platform"])[0][0] == 7
 
 
 def test_browser_route_on_request(db_path):

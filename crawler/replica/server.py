@@ -104,27 +104,50 @@ window.bdms={sign:(query,body)=>__fnv(query+body)};
 window.__zse_sign=(path)=>'2.0_'+__fnv(path);
 """
 SEARCH_PAGE_JS = """
+const post = (url, body, headers) => ({url, init: {method: 'POST', body,
+  headers: {'Content-Type': 'application/json;charset=UTF-8', ...headers}}});
+const get = (url, headers) => ({url, init: {method: 'GET', headers}});
 const SEARCHES = {
-  kuaishou: {path: '/rest/v/search/feed?caver=2',
-    body: (kw, cursor) => ({keyword: kw, pcursor: cursor || '', page: 'search', searchSessionId: ''}),
-    sign: (path, body) => ({url: path + '&__NS_hxfalcon=' + __fnv(path + body), headers: {}}),
+  kuaishou: {
+    request: (kw, cursor) => {
+      const path = '/rest/v/search/feed?caver=2';
+      const body = JSON.stringify({keyword: kw, pcursor: cursor || '', page: 'search', searchSessionId: ''});
+      return post(path + '&__NS_hxfalcon=' + __fnv(path + body), body, {});
+    },
     ok: d => d.result === 1, next: d => d.pcursor && d.pcursor !== 'no_more' ? d.pcursor : null,
     titles: d => (d.feeds || []).map(f => (f.photo || {}).caption)},
-  xhs: {path: '/api/sns/web/v1/search/notes',
-    body: (kw, cursor) => ({keyword: kw, page: cursor || 1, page_size: 20, search_id: 'gs' + kw, sort: 'general', note_type: 0}),
-    sign: (path, body) => ({url: path, headers: {'X-s': 'XYW_' + __fnv(path + body), 'X-t': String(Date.now())}}),
+  xhs: {
+    request: (kw, cursor) => {
+      const path = '/api/sns/web/v1/search/notes';
+      const body = JSON.stringify({keyword: kw, page: cursor || 1, page_size: 20, search_id: 'gs' + kw,
+                                   sort: 'general', note_type: 0});
+      return post(path, body, {'X-s': 'XYW_' + __fnv(path + body), 'X-t': String(Date.now())});
+    },
     ok: d => d.success === true, next: (d, cursor) => d.data.has_more ? (cursor || 1) + 1 : null,
     titles: d => (d.data.items || []).map(i => (i.note_card || {}).display_title)},
+  douyin: {
+    request: (kw, cursor) => get('/aweme/v1/web/general/search/single/?' + new URLSearchParams({
+      device_platform: 'webapp', aid: '6383', keyword: kw, offset: cursor || 0, count: 15,
+      search_channel: 'aweme_general', search_id: ''})),
+    ok: d => d.status_code === 0, next: d => d.has_more ? d.cursor : null,
+    titles: d => (d.data || []).map(c => (c.aweme_info || {}).desc)},
+  zhihu: {
+    request: (kw, cursor) => {
+      const path = '/api/v4/search_v3?' + new URLSearchParams({t: 'general', q: kw, correction: 1,
+        offset: cursor || 0, limit: 20, lc_idx: cursor || 0, show_all_topics: 0, search_source: 'Normal'});
+      return get(path, {'x-zse-93': '101_3_3.0', 'x-zse-96': '2.0_' + __fnv(path)});
+    },
+    ok: d => Array.isArray(d.data),
+    next: d => d.paging && !d.paging.is_end ? Number(new URL(d.paging.next).searchParams.get('offset')) : null,
+    titles: d => d.data.map(e => (e.object || {}).excerpt)},
 };
 const search = SEARCHES[document.body.dataset.platform];
 let state = null;
 function ask() {
   if (!search || !state || state.loading || state.done) return;
   state.loading = true;
-  const body = JSON.stringify(search.body(state.kw, state.cursor));
-  const signed = search.sign(search.path, body);
-  fetch(signed.url, {method: 'POST', body, credentials: 'include',
-                     headers: {'Content-Type': 'application/json;charset=UTF-8', ...signed.headers}})
+  const request = search.request(state.kw, state.cursor);
+  fetch(request.url, {...request.init, credentials: 'include'})
     .then(r => r.json()).then(d => {
       if (!search.ok(d)) return;  // rate-limited or refused: the next scroll asks again
       for (const title of search.titles(d)) {
