@@ -108,7 +108,7 @@ def check_platform(platform: str, cookie_file: str | None, base_url: str | None,
                              "apt-get install chromium" if problem.kind == "no_browser" else "see crawler/signing.py")
             findings.append(notice or "page signer ok")
             if notice:
-                status, fix = "warn", fix or "crawls use the browser route until crawler/signing.py is fixed"
+                status, fix = "warn", fix or "update its expression in crawler/signing.py (until then crawls use the browser route)"
         else:
             findings.append("page signer not checked (--online opens the platform's page)")
     return Check(name, status, "; ".join(findings), fix)

@@ -147,8 +147,8 @@ class CrawlResult:
         preflight = self.stats.get("grayscan/preflight")
         parts = [*self.notices, preflight or notes[reason]] if preflight or reason in notes else [*self.notices]
         if self.lost and reason not in NOT_STARTED_REASONS:
-            parts.append(f"{self.lost} pages given up after every retry (URLs above); fetch them again by running "
-                         "the same command with --resume")
+            parts.append(f"{self.lost} {'page' if self.lost == 1 else 'pages'} given up after every retry (URLs above); "
+                         "fetch them again by running the same command with --resume")
         if self.stats.get("grayscan/store_errors") and reason != "store_failed":
             parts.append(f"{self.stats['grayscan/store_errors']} batches of posts could not be classified or stored "
                          "(the error is above); run the same crawl again to store them")

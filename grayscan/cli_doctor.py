@@ -58,7 +58,7 @@ def doctor(db_path: str, cookie_args: tuple[str, ...], model_path: str | None, l
             fix = f" — fix: {check.fix}" if check.fix else ""
             console.print(f"{STATUS_STYLE[check.status]} {check.name}: {check.detail}{fix}")
     failed = [c for c in checks if c.status == "fail"]
-    console.print(f"{len(failed)} blocking problems" if failed else "ready to crawl")
+    console.print(f"{len(failed)} blocking problem{'s' if len(failed) > 1 else ''}" if failed else "ready to crawl")
     if failed:
         raise SystemExit(Exit.USAGE)
 

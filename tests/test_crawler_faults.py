@@ -98,7 +98,7 @@ def test_page_failing_until_healed_exit_4_then_resume_completes(db_path):
         first = run_cli(*args)
         assert first.returncode == 4, first.stderr[-3000:]
         assert "weibo: gave up http://127.0.0.1" in first.stderr and "HTTP 503" in first.stderr
-        assert "1 pages given up after every retry" in first.stderr and "--resume" in first.stderr
+        assert "1 page given up after every retry" in first.stderr and "--resume" in first.stderr
         # Weibo pages by number: pages 3-5 were fetched past the failed page 2.
         assert rows(db_path, "SELECT count(*) FROM posts")[0][0] == POSTS_PER_PLATFORM - 10
         assert (db_path.parent / "grayscan.db.jobs" / "weibo").exists()  # kept for --resume
