@@ -63,6 +63,9 @@ GRAYSCAN_BATCH_SIZE = 250
 GRAYSCAN_BACKOFF_BASE = 5.0
 GRAYSCAN_BACKOFF_RETRIES = 4
 
+#: Browser route (--via browser): seconds to wait for the platform's page to make its next API call.
+GRAYSCAN_BROWSER_IDLE = 20.0
+
 #: Per-platform politeness (seconds between requests to one host; AutoThrottle adapts from there).
 #: From what the platforms tolerate per account (platform-apis.md §3-5): XHS and Douyin are strictest.
 PLATFORM_DOWNLOAD_DELAY = {
