@@ -1,4 +1,5 @@
-"""Transport concerns: request signing, login cookies, ``--base-url`` mapping, signature-blind fingerprints.
+"""Transport concerns: request signing, login cookies, ``--base-url`` mapping, signature-blind fingerprints,
+retries with back-off.
 
 Order in ``process_request`` (see settings): signing (40) sees the platform URL, base-URL mapping (50)
 then moves it onto the replica, and the login cookies middleware (700, replacing Scrapy's) adds cookies last.
@@ -6,12 +7,16 @@ then moves it onto the replica, and the login cookies middleware (700, replacing
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 import urllib.parse
 from http.cookiejar import Cookie
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import CannotResolveHostError, DownloadConnectionRefusedError, DownloadTimeoutError
 from scrapy.http import Request
 from scrapy.utils.request import RequestFingerprinter
 
@@ -167,3 +172,35 @@ def _jar_cookie(name: str, value: str, domain: str, path: str) -> Cookie:
         path_specified=True, secure=False, expires=None, discard=True, comment=None, comment_url=None,
         rest={}, rfc2109=False,
     )
+
+
+#: Failures that mean nothing can be reached (as opposed to one page failing).
+NO_ROUTE_ERRORS = (CannotResolveHostError, DownloadConnectionRefusedError, DownloadTimeoutError)
+
+
+def retry_delay(settings, retry_times: int) -> float:
+    """Seconds to wait before retry number ``retry_times`` (1, 2, ...): ``GRAYSCAN_RETRY_BACKOFF * 2**(n-1)``,
+    at most ``GRAYSCAN_RETRY_BACKOFF_MAX``, plus jitter."""
+    base = settings.getfloat("GRAYSCAN_RETRY_BACKOFF", 0.5)
+    delay = min(base * 2 ** max(retry_times - 1, 0), settings.getfloat("GRAYSCAN_RETRY_BACKOFF_MAX", 15.0))
+    return delay + random.uniform(0, base / 2)
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's RetryMiddleware (``RETRY_TIMES``, ``RETRY_HTTP_CODES``, ``RETRY_EXCEPTIONS``: connection
+    drops, timeouts, DNS failures, 5xx) with a back-off before each retry (``retry_delay``): a platform's
+    server that is failing gets time to recover. While nothing at all has answered yet, a DNS failure or
+    refused connection is retried once only: it is a wrong address or no network, not a flaky page."""
+
+    async def process_response(self, request: Request, response, spider=None):
+        return await self._after_backoff(super().process_response(request, response))
+
+    async def process_exception(self, request: Request, exception: Exception, spider=None):
+        if isinstance(exception, NO_ROUTE_ERRORS) and not self.crawler.stats.get_value("response_received_count"):
+            request.meta.setdefault("max_retry_times", 1)
+        return await self._after_backoff(super().process_exception(request, exception))
+
+    async def _after_backoff(self, result):
+        if isinstance(result, Request):
+            await asyncio.sleep(retry_delay(self.crawler.settings, result.meta.get("retry_times", 1)))
+        return result

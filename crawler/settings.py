@@ -19,13 +19,28 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
-RETRY_TIMES = 3
+#: Retries of a page (connection drops, timeouts, 5xx, truncated or undecodable bodies) before it is given
+#: up, recorded in the job state and fetched again by --resume. Eight, over about a minute of back-off:
+#: with every 3rd answer broken, 3 retries still lost ~1 request in 80 (a listing page loses every page
+#: after it when its cursor is opaque); 8 lose ~1 in 20,000. Nothing answering at all fails fast instead.
+RETRY_TIMES = 8
+#: Back-off before retry n: min(GRAYSCAN_RETRY_BACKOFF * 2**(n-1), GRAYSCAN_RETRY_BACKOFF_MAX) seconds (+ jitter).
+GRAYSCAN_RETRY_BACKOFF = 0.5
+GRAYSCAN_RETRY_BACKOFF_MAX = 15.0
+#: 429 is left out: it is a platform's rate limit, which the spiders back off from (GRAYSCAN_BACKOFF_*).
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+#: The spider logs each page it gives up (with how to get it back); Scrapy's own line would repeat it.
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
+#: Spiders retry undecodable answers with get_retry_request, whose requests carry retry_times on purpose.
+META_COPY_WARN_SKIP_KEYS = ["retry_times"]
 DOWNLOAD_TIMEOUT = 30
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.SigningMiddleware": 40,
     "crawler.middlewares.BaseUrlMiddleware": 50,
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.LoginCookiesMiddleware": 700,
 }
 # Signatures carry timestamps; dedup and --resume must see through them.
@@ -47,6 +62,9 @@ GRAYSCAN_BATCH_SIZE = 250
 #: Back-off on a platform's rate-limit answer: GRAYSCAN_BACKOFF_BASE * 2**attempt seconds (+ jitter).
 GRAYSCAN_BACKOFF_BASE = 5.0
 GRAYSCAN_BACKOFF_RETRIES = 4
+
+#: Browser route (--via browser): seconds to wait for the platform's page to make its next API call.
+GRAYSCAN_BROWSER_IDLE = 20.0
 
 #: Per-platform politeness (seconds between requests to one host; AutoThrottle adapts from there).
 #: From what the platforms tolerate per account (platform-apis.md §3-5): XHS and Douyin are strictest.

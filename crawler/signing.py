@@ -108,17 +108,26 @@ class TiebaSigner:
 class PageJsSigner:
     """Signs with the platform's own JavaScript: opens ``page_url`` once in Chromium, then for each request
     evaluates ``expression`` — a JS function of ``{url, path, body}`` returning ``{params, headers}``.
+    ``function`` names the page function the expression calls; the preflight checks that it exists.
 
     ``page_url`` is opened through ``map_url`` so that ``--base-url`` replicas serve the page too.
     """
 
-    def __init__(self, page_url: str, expression: str):
+    def __init__(self, page_url: str, expression: str, function: str):
         self.page_url = page_url
         self.expression = expression
+        self.function = function
         self._playwright = None
         self._browser = None
         self._page = None
         self._opening: asyncio.Lock | None = None
+
+    @property
+    def probe(self) -> str:
+        """A JS expression that is true when the page has the signing function."""
+        path = self.function.split(".")
+        checks = ["window." + ".".join(path[: i + 1]) for i in range(len(path))]
+        return " && ".join(checks[:-1] + [f"typeof {checks[-1]} === 'function'"])
 
     async def _open(self, map_url) -> Any:
         # Concurrent requests must share one page: the first opens it, the others wait.
@@ -163,20 +172,24 @@ def default_signers() -> dict[str, Signer]:
         "xhs": PageJsSigner(
             "https://www.xiaohongshu.com/explore",
             "a => ({headers: window._webmsxyw(a.path, a.body ? JSON.parse(a.body) : undefined)})",
+            "_webmsxyw",
         ),
         # Kuaishou web: the page's signer realm encodes the path and body into __NS_hxfalcon.
         "kuaishou": PageJsSigner(
             "https://www.kuaishou.com/search/video",
             "a => ({params: {__NS_hxfalcon: window.__ks_realm.call('$encode', {url: a.path, body: a.body})}})",
+            "__ks_realm.call",
         ),
         # Douyin web: a_bogus from the page's bdms SDK (general search itself is unsigned).
         "douyin": PageJsSigner(
             "https://www.douyin.com/",
             "a => ({params: {a_bogus: window.bdms.sign(a.path.split('?')[1] || '', a.body || '')}})",
+            "bdms.sign",
         ),
         # Zhihu web: x-zse-96 over "101_3_3.0+path+d_c0", computed by the page's encrypt function.
         "zhihu": PageJsSigner(
             "https://www.zhihu.com/search",
             "a => ({headers: {'x-zse-93': '101_3_3.0', 'x-zse-96': window.__zse_sign(a.path)}})",
+            "__zse_sign",
         ),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from . import __version__, cli_classify, cli_crawl, cli_frontier, cli_lexicon, cli_serve, cli_takedown
+from . import __version__, cli_classify, cli_crawl, cli_doctor, cli_frontier, cli_lexicon, cli_serve, cli_takedown
 from .exitcodes import MEANINGS
 from .options import DEFAULT_OUT_DIR, console, db_option
 from .output import emit, format_option, resolve_format
@@ -84,6 +84,6 @@ def _listing(counts: dict[str, int]) -> str:
 
 
 # Each area's module lists its commands in COMMANDS; adding a command never touches this file.
-for module in (cli_crawl, cli_frontier, cli_lexicon, cli_classify, cli_takedown, cli_serve):
+for module in (cli_crawl, cli_frontier, cli_doctor, cli_lexicon, cli_classify, cli_takedown, cli_serve):
     for command in module.COMMANDS:
         main.add_command(command)

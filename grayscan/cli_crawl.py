@@ -10,9 +10,9 @@ import click
 from .exitcodes import Exit
 from .options import PLATFORM, SPIDER, console, db_option, fail, lexicon_option
 
-#: Exit status when a platform stopped the crawl (captcha, expired login, rejected signature, rate limit).
-EXIT_STOPPED = 3
-STOP_REASONS = ("captcha", "login_expired", "login", "signature", "rate_limited", "error", "store_failed")
+#: Exit status per crawl outcome (crawler.run.CrawlResult.outcome).
+OUTCOME_EXIT = {"complete": Exit.OK, "failed_records": Exit.FAILED_RECORDS, "losses": Exit.LOSSES,
+                "stopped": Exit.STOPPED, "not_started": Exit.USAGE}
 
 
 def default_keywords(lexicon_files: tuple[str, ...] = ()) -> list[str]:
@@ -71,6 +71,10 @@ def job_dir(db_path: str, platform: str, config: str | None) -> Path:
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after this many items (continue later with --resume).")
 @click.option("--refresh", is_flag=True, help="Re-fetch details and comments of posts already in the database.")
 @click.option("--base-url", help="Map every host of the platform onto this base URL (a local replica).")
+@click.option("--via", type=click.Choice(["api", "browser"]), default="api", show_default=True,
+              help="Page-signed platforms (douyin, kuaishou, xhs, zhihu): 'browser' opens the platform's own search "
+                   "page with your cookies and reads the answers to the calls its JS makes (used anyway when the "
+                   "page's signing function is missing).")
 @click.option("--config", "config", type=click.Path(exists=True, dir_okay=False),
               help="YAML file of the generic spider (PLATFORM = generic).")
 @click.option("--evidence", "evidence_dir", type=click.Path(file_okay=False),
@@ -87,8 +91,9 @@ def job_dir(db_path: str, platform: str, config: str | None) -> Path:
               "`grayscan ingest` (see `grayscan worker`).")
 def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], comments: bool, comment_pages: int,
           max_pages: int, cookies_file: str | None, resume: bool, limit: int | None, refresh: bool,
-          base_url: str | None, config: str | None, evidence_dir: str | None, log_level: str, db_path: str,
-          lexicon_files: tuple[str, ...], model_path: str | None, lexicon_only: bool, frontier_url: str | None) -> None:
+          base_url: str | None, via: str, config: str | None, evidence_dir: str | None, log_level: str, db_path: str,
+          lexicon_files: tuple[str, ...], model_path: str | None, lexicon_only: bool,
+          frontier_url: str | None) -> None:
     """Crawl PLATFORM (douyin, kuaishou, xhs, weibo, bilibili, tieba, zhihu, or generic with --config):
     keyword search and/or creators' posts, optionally their comments; classify each post, store it and
     queue the hits.
@@ -101,7 +106,8 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
       grayscan crawl generic --config forum.yaml
     """
     from crawler.cookies import CookieFileError, load_cookies
-    from crawler.run import CrawlJob, crawl as run_crawl
+    from crawler.run import BaseUrlError, CrawlJob, check_base_url, crawl as run_crawl
+    from crawler.spiders import spider_class
     from crawler.spiders.generic import ConfigError, load_config
 
     from .progress import crawl_progress
@@ -112,6 +118,13 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
         try:
             load_config(config)
         except ConfigError as exc:
+            fail(str(exc))
+    if via == "browser" and (platform == "generic" or not spider_class(platform).api_class.browser_page):
+        fail(f"--via browser: {platform} has no browser route (douyin, kuaishou, xhs and zhihu have one)")
+    if base_url:
+        try:
+            check_base_url(base_url)
+        except BaseUrlError as exc:
             fail(str(exc))
     if cookies_file:
         try:
@@ -126,7 +139,8 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
 
         crawl_on_frontier(frontier_url, platform, queries, list(creators),
                           JobArgs(max_pages, comments, comment_pages, refresh), base_url, cookies_file, log_level,
-                          unsupported={"--resume": resume, "--limit": limit, "--evidence": evidence_dir})
+                          unsupported={"--resume": resume, "--limit": limit, "--evidence": evidence_dir,
+                                       "--via browser": via == "browser"})
         return
     jobdir = job_dir(db_path, platform, config)
     if resume and not jobdir.exists():
@@ -135,7 +149,7 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
         shutil.rmtree(jobdir)
     job = CrawlJob(platform, queries, max_pages=max_pages, base_url=base_url, creators=list(creators),
                    comments=comments, comment_pages=comment_pages, refresh=refresh, cookies_file=cookies_file,
-                   jobdir=str(jobdir), limit=limit, config=config)
+                   jobdir=str(jobdir), limit=limit, config=config, via=via)
     check_classifier_inputs(lexicon_files, model_path, lexicon_only)
     overrides = {"LOG_LEVEL": log_level, "GRAYSCAN_LEXICON_FILES": list(lexicon_files),
                  "GRAYSCAN_MODEL": model_choice(model_path, lexicon_only)}
@@ -144,18 +158,19 @@ def crawl(platform: str, keywords: tuple[str, ...], creators: tuple[str, ...], c
     stats = result.stats
     reason = str(stats.get("finish_reason"))
     console.print(
-        f"run {result.run_id}: {stats.get('response_received_count', 0)} pages, {result.stored} items stored "
-        f"({stats.get('grayscan/new', 0)} new), {stats.get('grayscan/enqueued', 0)} newly queued, finish: {reason}"
+        f"run {result.run_id}: {result.pages} pages fetched, {result.retried} retried, {result.lost} lost; "
+        f"{result.stored} items stored ({stats.get('grayscan/new', 0)} new), {stats.get('grayscan/enqueued', 0)} "
+        f"newly queued, finish: {reason}"
     )
-    if reason == "finished":
-        shutil.rmtree(jobdir, ignore_errors=True)
+    if reason == "finished" and result.outcome == "complete":
+        shutil.rmtree(jobdir, ignore_errors=True)  # a crawl with lost pages keeps them there for --resume
     if result.note:
-        colour = "red" if reason in STOP_REASONS else "yellow"
+        colour = "yellow" if result.outcome == "complete" else "red"
         console.print(f"[{colour}]{result.note}[/{colour}]")
     if evidence_dir:
         capture_evidence(db_path, platform, stats.get("grayscan/hits") or [], evidence_dir, base_url, config)
-    if reason in STOP_REASONS:
-        raise SystemExit(EXIT_STOPPED)
+    if result.outcome != "complete":
+        raise SystemExit(OUTCOME_EXIT[result.outcome])
 
 
 def capture_evidence(db_path: str, platform: str, hits: list, out_dir: str, base_url: str | None,

@@ -145,17 +145,18 @@ def test_captcha_exit_status_and_message(replica, db_path):
     assert "captcha" in proc.stderr and "--resume" in proc.stderr
 
 
-def test_malformed_answer_is_skipped_and_the_rest_kept(db_path):
+def test_always_malformed_page_is_given_up_and_the_rest_kept(db_path):
     posts = replica_posts()
     with ReplicaServer(posts, faults={"征信修复": "malformed"}) as server:
         proc = run_cli("crawl", "douyin", "-k", "征信修复", "-k", "代理退保", "--lexicon-only", "--log-level", "ERROR",
                        "--base-url", server.base_url, "--db", str(db_path))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "malformed answer from http://127.0.0.1" in proc.stderr and "offset=4" in proc.stderr
-    assert "1 malformed answers skipped" in proc.stderr
-    # Page 1 of the broken query (4 posts) is kept; the other query is unaffected.
+    assert proc.returncode == 4, proc.stderr[-2000:]
+    assert "douyin: gave up http://127.0.0.1" in proc.stderr and "offset=4" in proc.stderr
+    assert "after 8 retries (undecodable answer" in proc.stderr
+    assert "1 page given up" in proc.stderr and "--resume" in proc.stderr
+    # Page 1 of the broken query (4 posts) is kept; Douyin's cursor is opaque, so its later pages wait for --resume.
     assert rows(db_path, "SELECT count(*) FROM posts")[0][0] == 4
-    assert rows(db_path, "SELECT note FROM crawl_runs")[0][0].startswith("1 malformed")
+    assert rows(db_path, "SELECT note FROM crawl_runs")[0][0].startswith("1 page given up")
 
 
 def write_cookies(path: Path, platform: str, value: str) -> Path:

@@ -61,6 +61,28 @@ class Post:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
+#: First post id of each platform in ``sample_posts`` (each platform's id form).
+SAMPLE_IDS = {"weibo": 5000000000000100, "bilibili": 100000100, "douyin": 7300000000000000100,
+              "kuaishou": 3000000100, "xhs": 650000000000000000000100, "tieba": 9000000100, "zhihu": 3000000100}
+SAMPLE_TEXTS = ("征信修复找我们，专业团队，加V: zx_fix2024 详聊，包上岸", "停息挂账 协商还款 法务团队一对一，私信我",
+                "今天去银行咨询了征信的问题，工作人员说按时还款就好", "信用卡逾期了该怎么办？官方渠道协商最靠谱，别信中介")
+
+
+def sample_posts(per_platform: int, keyword: str) -> list[Post]:
+    """``per_platform`` posts on every platform matching ``keyword`` (every 9th long, the first two with three
+    comments each): enough listing pages to see what flaky answers cost a crawl."""
+    posts = []
+    for platform, first_id in SAMPLE_IDS.items():
+        for i in range(per_platform):
+            post_id = str(first_id + i)
+            comments = [{"id": f"{post_id}{c}", "author_id": str(800 + c), "author_name": f"路人{c}",
+                         "text": ("有用吗？", "私信我，征信修复包过", "别信，都是骗子")[c], "published": 1735000100 + c}
+                        for c in range(3 if i < 2 else 0)]
+            posts.append(Post(platform, post_id, str(700 + i % 3), f"{platform}用户{i % 3}", f"{SAMPLE_TEXTS[i % 4]} 第{i}条",
+                              1735000000 - 60 * i, [keyword], comments=comments, long=i % 9 == 4))
+    return posts
+
+
 def page_signature(path: str, body: str) -> str:
     """The replica platforms' stand-in signature: FNV-1a (32 bit) of path+body, as their page JS computes it."""
     value = 0x811C9DC5
@@ -69,25 +91,128 @@ def page_signature(path: str, body: str) -> str:
     return f"{value:08x}"
 
 
-#: The page JS the replica serves for each page-signed platform (same globals as the real pages).
-SIGNER_JS = """
+#: The page JS the replica serves for each page-signed platform: its signer (with the same globals as the
+#: real pages, unless ``page_signers`` is off: then the page signs its own calls but exposes no function)
+#: and a search page whose JS makes the signed API calls itself (Enter in the search box, scroll for more).
+FNV_JS = """
 function __fnv(s){let h=0x811c9dc5;for(const b of new TextEncoder().encode(s)){h=Math.imul(h^b,0x01000193)>>>0;}
 return h.toString(16).padStart(8,'0');}
+"""
+SIGNER_GLOBALS_JS = """
 window._webmsxyw=(path,data)=>({'X-s':'XYW_'+__fnv(path+(data===undefined?'':JSON.stringify(data))),'X-t':String(Date.now())});
 window.__ks_realm={call:(name,a)=>__fnv(a.url+(a.body||''))};
 window.bdms={sign:(query,body)=>__fnv(query+body)};
 window.__zse_sign=(path)=>'2.0_'+__fnv(path);
 """
-SIGNER_PAGES = {"/explore": "xhs", "/search/video": "kuaishou", "/": "douyin", "/search": "zhihu"}
+SEARCH_PAGE_JS = """
+const post = (url, body, headers) => ({url, init: {method: 'POST', body,
+  headers: {'Content-Type': 'application/json;charset=UTF-8', ...headers}}});
+const get = (url, headers) => ({url, init: {method: 'GET', headers}});
+const SEARCHES = {
+  kuaishou: {
+    request: (kw, cursor) => {
+      const path = '/rest/v/search/feed?caver=2';
+      const body = JSON.stringify({keyword: kw, pcursor: cursor || '', page: 'search', searchSessionId: ''});
+      return post(path + '&__NS_hxfalcon=' + __fnv(path + body), body, {});
+    },
+    ok: d => d.result === 1, next: d => d.pcursor && d.pcursor !== 'no_more' ? d.pcursor : null,
+    titles: d => (d.feeds || []).map(f => (f.photo || {}).caption)},
+  xhs: {
+    request: (kw, cursor) => {
+      const path = '/api/sns/web/v1/search/notes';
+      const body = JSON.stringify({keyword: kw, page: cursor || 1, page_size: 20, search_id: 'gs' + kw,
+                                   sort: 'general', note_type: 0});
+      return post(path, body, {'X-s': 'XYW_' + __fnv(path + body), 'X-t': String(Date.now())});
+    },
+    ok: d => d.success === true, next: (d, cursor) => d.data.has_more ? (cursor || 1) + 1 : null,
+    titles: d => (d.data.items || []).map(i => (i.note_card || {}).display_title)},
+  douyin: {
+    request: (kw, cursor) => get('/aweme/v1/web/general/search/single/?' + new URLSearchParams({
+      device_platform: 'webapp', aid: '6383', keyword: kw, offset: cursor || 0, count: 15,
+      search_channel: 'aweme_general', search_id: ''})),
+    ok: d => d.status_code === 0, next: d => d.has_more ? d.cursor : null,
+    titles: d => (d.data || []).map(c => (c.aweme_info || {}).desc)},
+  zhihu: {
+    request: (kw, cursor) => {
+      const path = '/api/v4/search_v3?' + new URLSearchParams({t: 'general', q: kw, correction: 1,
+        offset: cursor || 0, limit: 20, lc_idx: cursor || 0, show_all_topics: 0, search_source: 'Normal'});
+      return get(path, {'x-zse-93': '101_3_3.0', 'x-zse-96': '2.0_' + __fnv(path)});
+    },
+    ok: d => Array.isArray(d.data),
+    next: d => d.paging && !d.paging.is_end ? Number(new URL(d.paging.next).searchParams.get('offset')) : null,
+    titles: d => d.data.map(e => (e.object || {}).excerpt)},
+};
+const search = SEARCHES[document.body.dataset.platform];
+let state = null;
+function ask() {
+  if (!search || !state || state.loading || state.done) return;
+  state.loading = true;
+  const request = search.request(state.kw, state.cursor);
+  fetch(request.url, {...request.init, credentials: 'include'})
+    .then(r => r.json()).then(d => {
+      if (!search.ok(d)) return;  // rate-limited or refused: the next scroll asks again
+      for (const title of search.titles(d)) {
+        const card = document.createElement('div'); card.className = 'card'; card.textContent = title || '';
+        document.getElementById('results').appendChild(card);
+      }
+      state.cursor = search.next(d, state.cursor);
+      state.done = state.cursor === null;
+    }).catch(() => {}).finally(() => { state.loading = false; });
+}
+document.getElementById('q').addEventListener('keydown', e => {
+  if (e.key !== 'Enter') return;
+  document.getElementById('results').textContent = '';
+  state = {kw: e.target.value, cursor: null, loading: false, done: false};
+  ask();
+});
+const nearEnd = () => window.innerHeight + window.scrollY >= document.body.scrollHeight - 50;
+window.addEventListener('wheel', () => { if (nearEnd()) ask(); });
+window.addEventListener('scroll', () => { if (nearEnd()) ask(); });
+"""
+
+
+def platform_page(platform: str, page_signers: bool) -> str:
+    """A page-signed platform's page: its signer and its search UI."""
+    script = FNV_JS + (SIGNER_GLOBALS_JS if page_signers else "") + SEARCH_PAGE_JS
+    return (f"<!doctype html><html><head><meta charset='utf-8'><style>.card{{height:300px}}</style></head>"
+            f"<body data-platform='{platform}'><input id='q' type='search' placeholder='搜索'><div id='results'></div>"
+            f"<script>(() => {{{script}}})();</script></body></html>")
+
+
+SIGNER_PAGES = {"/explore": "xhs", "/search_result": "xhs", "/search/video": "kuaishou", "/": "douyin",
+                "/search": "zhihu"}
+
+
+#: Each platform's rate-limit answer (served for ``throttle`` faults and every ``throttle_every``-th request).
+THROTTLED: dict[str, Callable[[], Answer]] = {
+    "weibo": lambda: html("<html><body>请求过于频繁</body></html>", status=432),
+    "bilibili": lambda: Answer(200, {"code": -412, "message": "请求被拦截", "ttl": 1}),
+    "douyin": lambda: Answer(200, b""),
+    "kuaishou": lambda: Answer(200, {"result": 2, "error_msg": "请求太快了"}),
+    "xhs": lambda: Answer(200, {"code": 300013, "success": False, "msg": "访问频次异常，请勿频繁操作或重启试试"}),
+    "tieba": lambda: Answer(200, {"no": 110001, "error": "操作过于频繁", "data": {}}),
+    "zhihu": lambda: Answer(403, {"error": {"code": 40362, "message": "您当前请求存在异常，暂时限制本次访问"}}),
+}
 
 
 class Replica:
     """The replica's data and routing, independent of the HTTP server."""
 
-    def __init__(self, posts: Iterable[Post], faults: dict[str, str] | None = None):
+    def __init__(self, posts: Iterable[Post], faults: dict[str, str] | None = None, *, truncate_every: int = 0,
+                 throttle_every: int = 0, drop_every: int = 0, page_signers: bool = True):
         self.posts = list(posts)
-        self.faults = dict(faults or {})  # keyword -> throttle | captcha | malformed | throttle:N
+        self.faults = dict(faults or {})  # keyword -> throttle | captcha | malformed | throttle:N | broken:PAGE
         self.fault_hits: Counter[str] = Counter()
+        # Faults of a flaky network, counted over every API answer: every Nth is the platform's rate-limit
+        # answer, every Mth is cut in half (a truncated body), every Kth connection drops halfway through
+        # the body. 0 switches one off.
+        self.truncate_every = truncate_every
+        self.throttle_every = throttle_every
+        self.drop_every = drop_every
+        self.answered = 0
+        self._counting = threading.Lock()
+        self.healed = False  # set True to make "broken" pages answer again
+        self.page_signers = page_signers  # False: the pages no longer expose their signing functions
         self.requests: Counter[str] = Counter()  # path -> count, for tests
         self.served: list[tuple[float, str]] = []  # (time.monotonic(), path) of every request, for rate tests
         self.exact: dict[str, Callable[[Request], Answer]] = {
@@ -132,15 +257,35 @@ class Replica:
         self.requests[request.path] += 1
         self.served.append((time.monotonic(), request.path))
         if request.path in SIGNER_PAGES:
-            return html(f"<!doctype html><html><head><meta charset='utf-8'><script>{SIGNER_JS}</script></head>"
-                        f"<body>{SIGNER_PAGES[request.path]}</body></html>")
-        if request.path in self.exact:
-            return self.exact[request.path](request)
+            return html(platform_page(SIGNER_PAGES[request.path], self.page_signers))
+        route, args = self.route(request.path)
+        if route is None:
+            return Answer(404, {"error": "not found"})
+        platform = route.__name__.split("_")[0].replace("bili", "bilibili")
+        with self._counting:
+            self.answered += 1
+            count = self.answered
+        if platform in THROTTLED and self.throttle_every and count % self.throttle_every == 0:
+            return THROTTLED[platform]()
+        try:
+            answer = route(request, *args)
+        except Outage:
+            return Answer(503, b"<html><body>503 Service Temporarily Unavailable</body></html>", "text/html")
+        if platform in THROTTLED and self.truncate_every and count % self.truncate_every == 0:
+            payload = answer.payload()
+            return Answer(answer.status, payload[: len(payload) // 2], answer.content_type, answer.headers)
+        answer.dropped = bool(platform in THROTTLED and self.drop_every and count % self.drop_every == 0)
+        return answer
+
+    def route(self, path: str) -> tuple[Callable[..., Answer] | None, tuple[str, ...]]:
+        """The route answering ``path`` and the values it takes from the path."""
+        if path in self.exact:
+            return self.exact[path], ()
         for pattern, route in self.patterns:
-            match = pattern.fullmatch(request.path)
+            match = pattern.fullmatch(path)
             if match:
-                return route(request, *match.groups())
-        return Answer(404, {"error": "not found"})
+                return route, match.groups()
+        return None, ()
 
     def search(self, platform: str, keyword: str) -> list[Post]:
         """Posts the platform's search would return for ``keyword``, newest first."""
@@ -156,8 +301,11 @@ class Replica:
 
     def fault(self, keyword: str, page: int, route: str = "") -> str | None:
         """The fault to answer for this keyword and page: throttle the first N (default 2) times per
-        route, captcha always, malformed on page 2."""
+        route, captcha always, malformed on page 2; ``broken:P`` answers page P with HTTP 503 (raises
+        ``Outage``) until the replica is ``healed``."""
         kind, _, count = self.faults.get(keyword, "").partition(":")
+        if kind == "broken" and page == int(count) and not self.healed:
+            raise Outage(f"{route} page {page}")
         if kind == "throttle":
             self.fault_hits[route + keyword] += 1
             return "throttle" if self.fault_hits[route + keyword] <= int(count or 2) else None
@@ -182,7 +330,7 @@ class Replica:
         page = int(request.query.get("page") or 1)
         fault = self.fault(keyword, page, request.path)
         if fault == "throttle":
-            return html("<html><body>请求过于频繁</body></html>", status=432)
+            return THROTTLED["weibo"]()
         if fault == "captcha":
             return html("<html><body><a href='https://security.weibo.com/captcha'>验证</a></body></html>")
         if fault == "malformed":
@@ -252,7 +400,7 @@ class Replica:
         page = int(request.query.get("page") or 1)
         fault = self.fault(keyword, page, request.path)
         if fault == "throttle":
-            return Answer(200, {"code": -412, "message": "请求被拦截", "ttl": 1})
+            return THROTTLED["bilibili"]()
         if fault == "captcha":
             return Answer(200, {"code": -352, "message": "风控校验失败", "ttl": 1, "data": {"v_voucher": "voucher_1"}})
         if fault == "malformed":
@@ -308,7 +456,7 @@ class Replica:
         size = PAGE_SIZE["douyin"]
         fault = self.fault(keyword, offset // size + 1, request.path)
         if fault == "throttle":
-            return Answer(200, b"")
+            return THROTTLED["douyin"]()
         if fault == "captcha":
             return Answer(200, {"status_code": 0, "data": [], "has_more": 0,
                                 "search_nil_info": {"search_nil_type": "verify_check", "search_nil_item": "verify_check"}})
@@ -370,7 +518,7 @@ class Replica:
         size = PAGE_SIZE["kuaishou"]
         fault = self.fault(keyword, start // size + 1, request.path)
         if fault == "throttle":
-            return Answer(200, {"result": 2, "error_msg": "请求太快了"})
+            return THROTTLED["kuaishou"]()
         if fault == "captcha":
             return Answer(200, {"result": 400002, "error_msg": "需要验证", "captchaConfig": {"uri": "/captcha"}})
         if fault == "malformed":
@@ -416,7 +564,7 @@ class Replica:
         keyword, page = body.get("keyword", ""), int(body.get("page") or 1)
         fault = self.fault(keyword, page, request.path)
         if fault == "throttle":
-            return Answer(200, {"code": 300013, "success": False, "msg": "访问频次异常，请勿频繁操作或重启试试"})
+            return THROTTLED["xhs"]()
         if fault == "captcha":
             return Answer(461, {"code": 461, "success": False}, headers={"Verifytype": "102", "Verifyuuid": "abc-uuid"})
         if fault == "malformed":
@@ -492,7 +640,7 @@ class Replica:
         keyword, page = request.query.get("word", ""), int(request.query.get("pn") or 1)
         fault = self.fault(keyword, page, request.path)
         if fault == "throttle":
-            return Answer(200, {"no": 110001, "error": "操作过于频繁", "data": {}})
+            return THROTTLED["tieba"]()
         if fault == "captcha":
             return html("<html><head><title>百度安全验证</title></head><body>网络不给力，请稍后重试</body></html>", status=403)
         if fault == "malformed":
@@ -557,7 +705,7 @@ class Replica:
         size = PAGE_SIZE["zhihu"]
         fault = self.fault(keyword, offset // size + 1, request.path)
         if fault == "throttle":
-            return Answer(403, {"error": {"code": 40362, "message": "您当前请求存在异常，暂时限制本次访问"}})
+            return THROTTLED["zhihu"]()
         if fault == "captcha":
             return Answer(403, {"error": {"code": 40352, "redirect": "https://www.zhihu.com/account/unhuman?type=unhuman"}})
         if fault == "malformed":
@@ -611,12 +759,17 @@ class Replica:
                     f"}}, 50);</script></body></html>")
 
 
+class Outage(Exception):
+    """Raised by a route to answer HTTP 503: the platform's server is failing on this page."""
+
+
 @dataclass
 class Answer:
     status: int
     body: Any  # JSON-able, or bytes sent as they are
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    dropped: bool = False  # the connection closes after half the body, under the full Content-Length
 
     def payload(self) -> bytes:
         return self.body if isinstance(self.body, bytes) else json.dumps(self.body, ensure_ascii=False).encode()
@@ -679,7 +832,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in answer.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(payload)
+        self.wfile.write(payload[: len(payload) // 2] if answer.dropped else payload)
+        self.close_connection = self.close_connection or answer.dropped
 
     do_GET = do_POST = _serve  # noqa: N815 (http.server API)
 
@@ -691,8 +845,8 @@ class ReplicaServer:
     """Serve a ``Replica`` on 127.0.0.1 in a background thread; use as a context manager."""
 
     def __init__(self, posts: Iterable[Post], port: int = 0, faults: dict[str, str] | None = None,
-                 extra_routes: dict[str, Callable[[Request], Answer]] | None = None):
-        self.replica = Replica(posts, faults)
+                 extra_routes: dict[str, Callable[[Request], Answer]] | None = None, **behaviour: Any):
+        self.replica = Replica(posts, faults, **behaviour)
         self.replica.exact.update(extra_routes or {})
         handler = type("Handler", (_Handler,), {"replica": self.replica})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)

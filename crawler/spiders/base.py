@@ -4,8 +4,11 @@ A platform is described by an ``Api`` object of pure functions: which ``Call`` s
 search, a creator's post list or a post's comments, how each answer parses into items and further
 calls, and which answers are faults (rate limit, captcha, expired login, rejected signature).
 ``PlatformSpider`` turns calls into Scrapy requests and applies the same policy to every platform:
-page limits, back-off and retries on rate limits, stopping on a captcha, skipping malformed bodies
-with a logged URL, and not re-fetching details of posts already in the database.
+page limits, back-off and retries on rate limits, stopping on a captcha, retrying truncated or
+undecodable bodies (Scrapy's ``get_retry_request``, ``RETRY_TIMES``) and accounting for every page
+given up: it is logged, counted (``grayscan/lost``), kept in the job state for ``--resume``, and the
+listing goes on past it where the cursor is a page number. Details of posts already in the database
+are not fetched again.
 """
 
 from __future__ import annotations
@@ -13,19 +16,25 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import scrapy
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Request, Response
+from scrapy.spidermiddlewares.httperror import HttpError
 
 from ..items import PostItem
+from ..middlewares import NO_ROUTE_ERRORS, retry_delay
 from ..parsing import utc_now
 
 #: Steps whose pages count against ``max_pages`` (the others against ``comment_pages``).
 LISTING_STEPS = ("search", "creator")
+#: Request meta that a request asked again keeps: its retry count, and which lost page it is (--resume).
+KEPT_META = ("retry_times", "lost_key")
 #: HTTP answers the platforms use for blocks; they reach the parsers' fault checks instead of being dropped.
 FAULT_STATUSES = [401, 403, 406, 412, 429, 432, 461, 471]
 
@@ -84,6 +93,27 @@ class Api:
     def comments(self, post: PostItem) -> Call | None:
         return None
 
+    #: The browser route (--via browser): the platform's search page, whose own JS makes the signed API
+    #: calls, and which step parses the answer of each API path it calls.
+    browser_page: str | None = None
+    browser_steps: dict[str, str] = {}
+
+    def unsigned(self, call: Call) -> Call | None:
+        """A call that gets the same data without a signature (the browser route cannot sign), or None."""
+        return None
+
+    #: Listing steps whose cursor is the page number (``search(keyword, page)``, ``creator(id, page=)``).
+    numbered_steps: tuple[str, ...] = ()
+
+    def next_page(self, call: Call) -> Call | None:
+        """The listing call after ``call`` when its answer was lost, if the cursor allows: a page number
+        can be counted on; an opaque cursor that only the lost answer held cannot (None)."""
+        if call.step not in self.numbered_steps:
+            return None
+        if call.step == "search":
+            return self.search(call.ctx["keyword"], call.page + 1)
+        return self.creator(call.ctx["creator"], page=call.page + 1)
+
     def fault(self, status: int, headers: dict[str, str], text: str, payload: Any) -> Fault | None:
         """Classify an answer; ``payload`` is the decoded JSON or None when it was not JSON."""
         return None
@@ -139,18 +169,35 @@ class PlatformSpider(scrapy.Spider):
 
     # -- requests -------------------------------------------------------------------------
     async def start(self):
+        if self.settings.get("GRAYSCAN_VIA") == "browser":
+            from ..browse import browse
+
+            async for output in browse(self):
+                yield output
+            return
         check = self.api.login_check()
         if check and (self.settings.get("GRAYSCAN_COOKIES_FILE") or self.api.always_check):
             yield self.request(check, dont_filter=True)
             return
-        for call in self.first_calls():
-            yield self.request(call)
+        for request in self.first_calls():
+            yield request
 
-    def first_calls(self) -> Iterator[Call]:
+    def first_calls(self) -> Iterator[Request]:
         for keyword in self.keywords:
-            yield self.api.search(keyword)
+            yield self.request(self.api.search(keyword))
         for creator in self.creators:
-            yield self.api.creator(creator)
+            yield self.request(self.api.creator(creator))
+        # Pages given up by an earlier run of this job (--resume): asked again past the duplicate filter.
+        for key, entry in list(self.lost_pages.items()):
+            request = self.request(Call(**entry["call"]), dont_filter=True)
+            request.meta["lost_key"] = key
+            yield request
+
+    @property
+    def lost_pages(self) -> dict[str, dict[str, Any]]:
+        """Pages given up, by call key; kept in the job state (JOBDIR ``spider.state``) across runs."""
+        state = getattr(self, "state", None)
+        return state.setdefault("lost", {}) if state is not None else {}
 
     def request(self, call: Call, *, attempt: int = 0, dont_filter: bool = False) -> Request:
         headers = dict(call.headers)
@@ -203,9 +250,8 @@ class PlatformSpider(scrapy.Spider):
                 yield retry
             return
         if payload is None:
-            stats.inc_value("grayscan/malformed")
-            self.logger.error("malformed answer from %s (%s): %r", response.url, error or "empty body",
-                              response.body[:80])
+            async for output in self.retry_malformed(response, f"undecodable answer ({error or 'empty body'})"):
+                yield output
             return
         if call.step == "login_check":
             for output in self.after_login_check(payload):
@@ -215,9 +261,11 @@ class PlatformSpider(scrapy.Spider):
         try:
             outputs = list(parser(payload, {**call.ctx, "page": call.page}))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            stats.inc_value("grayscan/malformed")
-            self.logger.error("unexpected %s answer shape from %s: %s", call.step, response.url, exc)
+            async for output in self.retry_malformed(response, f"unexpected {call.step} answer shape ({exc})"):
+                yield output
             return
+        stats.inc_value("grayscan/pages")
+        self.lost_pages.pop(response.meta.get("lost_key", ""), None)
         for output in outputs:
             if isinstance(output, Call):
                 if self.wanted(output):
@@ -241,10 +289,18 @@ class PlatformSpider(scrapy.Spider):
             self.logger.error(message)
             raise CloseSpider("login_expired")
         self.logger.info("%s: login valid", self.platform)
-        for call in self.first_calls():
-            yield self.request(call)
+        yield from self.first_calls()
 
     async def handle_fault(self, fault: Fault, call: Call, response: Response):
+        attempt = response.meta.get("attempt", 0)
+        await self.back_off(fault, response.url, attempt)
+        again = self.request(call, attempt=attempt + 1, dont_filter=True)
+        again.meta.update({k: response.meta[k] for k in KEPT_META if k in response.meta})
+        yield again
+
+    async def back_off(self, fault: Fault, url: str, attempt: int) -> None:
+        """Wait out a rate limit (attempt 0, 1, ...); stop the platform (CloseSpider) on any other fault, or
+        when the rate limit outlasts GRAYSCAN_BACKOFF_RETRIES back-offs."""
         stats = self.crawler.stats
         stats.inc_value(f"grayscan/fault/{fault.kind}")
         if fault.kind != "throttle":
@@ -254,26 +310,67 @@ class PlatformSpider(scrapy.Spider):
                 "login": "log in again in a browser and export fresh cookies with --cookies",
                 "signature": "the platform rejected our request signature: fix its signer in crawler/signing.py",
             }.get(fault.kind, "see the log")
-            self.logger.error("%s stopped at %s: %s; %s", self.platform, response.url, fault.message, advice)
+            self.logger.error("%s stopped at %s: %s; %s", self.platform, url, fault.message, advice)
             raise CloseSpider(fault.kind)
-        attempt = response.meta.get("attempt", 0)
         limit = self.settings.getint("GRAYSCAN_BACKOFF_RETRIES", 4)
         if attempt >= limit:
             self.logger.error("%s still rate-limited after %d back-offs at %s (%s); stopping %s",
-                              self.platform, attempt, response.url, fault.message, self.platform)
+                              self.platform, attempt, url, fault.message, self.platform)
             raise CloseSpider("rate_limited")
         base = self.settings.getfloat("GRAYSCAN_BACKOFF_BASE", 5.0)
         delay = base * 2**attempt + random.uniform(0, base / 2)
-        self.logger.warning("%s rate limit at %s (%s); backing off %.1fs", self.platform, response.url,
-                            fault.message, delay)
+        self.logger.warning("%s rate limit at %s (%s); backing off %.1fs", self.platform, url, fault.message, delay)
         stats.inc_value("grayscan/backoff")
         await asyncio.sleep(delay)
-        yield self.request(call, attempt=attempt + 1, dont_filter=True)
+
+    async def retry_malformed(self, response: Response, reason: str):
+        """Ask a truncated or undecodable answer again after a back-off; give the page up after RETRY_TIMES."""
+        self.crawler.stats.inc_value("grayscan/malformed")
+        # Asked again from its call (not a copy of the downloaded request: that holds download-time meta).
+        again = self.request(Call(**response.meta["call"]))
+        again.meta.update({k: response.meta[k] for k in KEPT_META if k in response.meta})
+        retry = get_retry_request(again, spider=self, reason="malformed_answer")
+        if retry is None:
+            for output in self.give_up(response.request, f"{reason}: {response.body[:60]!r}"):
+                yield output
+            return
+        self.logger.warning("%s from %s; retrying", reason, response.url)
+        await asyncio.sleep(retry_delay(self.settings, retry.meta["retry_times"]))
+        yield retry
 
     def on_error(self, failure):
+        """A request that failed after Scrapy's retries (connection drops, DNS, timeouts, 5xx)."""
         request = failure.request
-        self.crawler.stats.inc_value("grayscan/request_failed")
-        self.logger.error("request failed for %s: %s", request.url, failure.value)
+        if failure.check(HttpError):
+            reason = f"HTTP {failure.value.response.status}"
+        else:
+            reason = f"{type(failure.value).__name__}: {failure.value}"
+        no_route = failure.check(*NO_ROUTE_ERRORS) and not self.crawler.stats.get_value("response_received_count")
+        following = list(self.give_up(request, reason, log=not no_route))
+        if no_route:
+            self.logger.error("%s: cannot reach %s (%s); check the network connection or --base-url",
+                              self.platform, urllib.parse.urlsplit(request.url).netloc, reason)
+            raise CloseSpider("no_route")  # raised while Scrapy iterates this errback's output: a clean close
+        yield from following
+
+    def give_up(self, request: Request, reason: str, *, log: bool = True) -> Iterator[Request]:
+        """Account for a page given up: log and count it, keep it in the job state so that --resume asks
+        again, and go on with the listing past it when its cursor allows."""
+        call = Call(**request.meta["call"])
+        self.crawler.stats.inc_value("grayscan/lost")
+        if log:
+            self.logger.error("%s: gave up %s after %d retries (%s); --resume fetches it again",
+                              self.platform, request.url, request.meta.get("retry_times", 0), reason)
+        if call.step != "login_check":  # a resumed crawl checks the login anyway
+            self.lost_pages[call_key(call)] = {"call": asdict(call), "reason": reason}
+        following = self.api.next_page(call) if call.step in LISTING_STEPS else None
+        if following is not None and self.wanted(following):
+            yield self.request(following)
+
+
+def call_key(call: Call) -> str:
+    """What identifies a call across runs (its signature parameters are added later, at download time)."""
+    return json.dumps([call.step, call.method, call.url, call.json, call.form], ensure_ascii=False, sort_keys=True)
 
 
 def _as_list(value: list[str] | str | None) -> list[str]:

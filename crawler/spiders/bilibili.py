@@ -68,6 +68,7 @@ class Bilibili(Api):
     platform = "bilibili"
     hosts = ("api.bilibili.com", "www.bilibili.com", "space.bilibili.com", "search.bilibili.com")
     login_cookies = ("SESSDATA", "DedeUserID")
+    numbered_steps = ("search", "creator")
     always_check = True  # nav carries the WBI keys every signed call needs
 
     def __init__(self) -> None:

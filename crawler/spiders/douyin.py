@@ -69,6 +69,8 @@ class Douyin(Api):
     platform = "douyin"
     hosts = ("www.douyin.com", "douyin.com")
     login_cookies = ("sessionid", "LOGIN_STATUS")
+    browser_page = f"{WEB}/"
+    browser_steps = {"/aweme/v1/web/general/search/single/": "search"}
 
     def login_check(self) -> Call:
         return Call("login_check", api_url("/aweme/v1/web/user/profile/self/", {}))

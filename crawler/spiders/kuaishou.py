@@ -51,6 +51,8 @@ class Kuaishou(Api):
     platform = "kuaishou"
     hosts = ("www.kuaishou.com", "kuaishou.com")
     login_cookies = ("passToken", "userId")
+    browser_page = f"{WEB}/search/video"
+    browser_steps = {"/rest/v/search/feed": "search"}
 
     def login_check(self) -> Call:
         query = {"operationName": "visionProfileUserList", "variables": {"ftype": 1},

@@ -66,6 +66,7 @@ class Tieba(Api):
     platform = "tieba"
     hosts = ("tieba.baidu.com",)
     login_cookies = ("BDUSS", "STOKEN")
+    numbered_steps = ("search", "creator")
 
     def login_check(self) -> Call:
         return Call("login_check", f"{WEB}/c/s/pc/sync", sign=True)

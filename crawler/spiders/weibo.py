@@ -102,6 +102,7 @@ class Weibo(Api):
     platform = "weibo"
     hosts = ("m.weibo.cn", "weibo.com", "www.weibo.com", "s.weibo.com")
     login_cookies = ("SUB", "SSOLoginState")
+    numbered_steps = ("search",)
 
     def login_check(self) -> Call:
         return Call("login_check", f"{API}/api/config")

@@ -86,6 +86,9 @@ class Xhs(Api):
     platform = "xhs"
     hosts = ("edith.xiaohongshu.com", "www.xiaohongshu.com", "xiaohongshu.com")
     login_cookies = ("web_session", "a1")
+    numbered_steps = ("search",)
+    browser_page = f"{WEB}/search_result"
+    browser_steps = {"/api/sns/web/v1/search/notes": "search"}
 
     def login_check(self) -> Call:
         return Call("login_check", f"{EDITH}/api/sns/web/v1/user/selfinfo", sign=True)
@@ -119,6 +122,13 @@ class Xhs(Api):
                     ctx={"note_id": post["post_id"], "url": post.get("url")}, page=page, sign=True,
                     post_id=post["post_id"])
 
+    def unsigned(self, call: Call) -> Call | None:
+        """A note's body from its HTML page instead of the signed feed."""
+        if call.step != "detail":
+            return None
+        return Call("detail_html", note_url(call.ctx["note_id"], call.ctx["xsec_token"]),
+                    headers={"Accept": "text/html"}, ctx=call.ctx, post_id=call.post_id)
+
     def decode(self, step: str, text: str) -> Any:
         if step == "detail_html":
             return {"html": text}
@@ -151,8 +161,7 @@ class Xhs(Api):
         items = (payload.get("data") or {}).get("items") or []
         if not payload.get("success", True) or not items:
             # The feed refuses some notes (e.g. code -510001); the HTML page still carries them.
-            yield Call("detail_html", note_url(ctx["note_id"], ctx["xsec_token"]), headers={"Accept": "text/html"},
-                       ctx=ctx, post_id=ctx["note_id"])
+            yield self.unsigned(self.detail(ctx["note_id"], ctx["xsec_token"], ctx["keyword"], ctx["summary"]))
             return
         yield note_item(items[0]["note_card"], ctx["xsec_token"], ctx["keyword"], ctx["summary"].get("time_hint"))
 

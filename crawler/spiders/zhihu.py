@@ -90,6 +90,8 @@ class Zhihu(Api):
     platform = "zhihu"
     hosts = ("www.zhihu.com", "zhuanlan.zhihu.com", "zhihu.com")
     login_cookies = ("z_c0", "d_c0")
+    browser_page = f"{WEB}/search"
+    browser_steps = {"/api/v4/search_v3": "search"}
 
     def login_check(self) -> Call:
         return Call("login_check", f"{WEB}/api/v4/me")
