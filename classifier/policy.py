@@ -18,6 +18,7 @@ Without a model, the lexicon-only score below is the baseline ``grayscan eval`` 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from lexicon import ScanResult
@@ -35,6 +36,26 @@ _IMPERSONATION_REASON = {
     "insider": "level1: impersonates insiders (claims insider channels)",
     "financial_institution": "level1: impersonates financial institutions",
 }
+#: Money vocabulary of the canonical (simplified, case-folded) text. A text with none of it and no
+#: lexicon term is out of scope (emoji, chatter, bare numbers, URLs, mentions, other languages,
+#: noise): tier none, "no finance content", whatever a model would say about it.
+FINANCE_WORDS = re.compile(
+    "贷|债|欠|借|逾期|征信|信用|信贷|银行|保险|保单|保费|退保|理赔|还款|还钱|还清|催收|催款|分期|利息|息费|停息|免息|罚息"
+    "|本金|额度|账单|挂账|网贷|花呗|借呗|白条|上岸|协商|法务|律师|律所|法院|起诉|诉讼|执行|失信|投顾|投资|理财|股票|基金"
+    "|金融|财务|破产|卡数|退费|退款|维权|赔偿|追回|损失|收费|费用|手续费|服务费|佣金|保证金|转账|(?<![a-z])(?:iva|drp)(?![a-z])|[0-9]+万"
+)
+#: Lexicon categories that are finance content by themselves (they also match pinyin and homophones).
+FINANCE_CATEGORIES = ("level1_term", "level2_term", "impersonation", "claim", "loan_slang")
+#: Promotional framing around a guideline expression: a price, a guarantee, an offer to do it for the
+#: reader, or the poster's team. Contacts, hand-offs and win-rate claims count too (from the lexicon).
+PROMO_FRAMES = {
+    "price": re.compile(r"收费|费用|手续费|服务费|零费用|[0-9]+(?:元|块|千|k)|每条|一条|报价|价格|优惠|定金|先办后付|后付费"),
+    "guarantee": re.compile(r"保证|包过|包成功|包办|百分百|100%|成功率|确保|承诺|永不|不成功|必过|秒过|稳过|无损失"),
+    "offer": re.compile(r"帮你|帮您|为你|为您|替你|替您|给你(?:处理|办)|代办|可办|可以办|可做|能做|快速|当天|一对一"
+                        r"|免费咨询|在线|找我|联系我|私我|滴滴|戳我|扣1|名额|有需要|需要的(?:朋友|私|滴|找|联系)"),
+    "team": re.compile(r"我们|我司|本公司|本司|我公司|本团队|我这边|本机构|本所|工作室"),
+}
+_QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’']{2,16})[”\"」』’']")
 #: Log-odds nudges applied to the model's P(actionable); see the module docstring.
 NUDGES = {
     "terms_with_contact": 1.0,
@@ -65,6 +86,7 @@ class Evidence:
     impersonation: list[str]
     claims: list[str]
     hooks: list[str]
+    handoffs: list[str]
     signals: list[str]
     warnings: list[str]
     non_finance: list[str]
@@ -85,6 +107,7 @@ class Evidence:
             impersonation=list(dict.fromkeys(m.family for m in scan.matches if m.category == "impersonation")),
             claims=terms("claim"),
             hooks=terms("signal", ("hook",)),
+            handoffs=terms("signal", ("handoff",)),
             signals=terms("signal") + terms("loan_slang"),
             warnings=terms("warning_cue"),
             non_finance=list(dict.fromkeys(m.term for m in legit if m.family != "bank_official")),
@@ -106,19 +129,62 @@ class Evidence:
         return reasons
 
 
-def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = None) -> Tiering:
-    """Tier one scanned text; ``probabilities`` = the model's P(none, level1, level2), or None for lexicon only."""
+def has_finance_content(scan: ScanResult, canonical: str) -> bool:
+    """Whether a text is about money at all: a finance lexicon term in any view, or money vocabulary."""
+    return any(m.category in FINANCE_CATEGORIES for m in scan.matches) or bool(FINANCE_WORDS.search(canonical))
+
+
+def promo_frames(ev: Evidence, canonical: str) -> list[str]:
+    """The promotional framing a text puts around its guideline expressions (empty: none)."""
+    frames = [name for name, pattern in PROMO_FRAMES.items() if pattern.search(canonical)]
+    frames += ["hand-off"] if ev.contact_types or ev.handoffs else []
+    frames += ["win-rate claim"] if ev.claims else []
+    return frames
+
+
+def overrule_context(ev: Evidence, canonical: str) -> list[str]:
+    """Warning, news, victim or official context: the only grounds on which the model may overrule framing.
+
+    Reports and warnings put the ads' words in quotes ("所谓“征信修复”"); an ad states them.
+    """
+    quoted = [t for t in ev.level1 + ev.level2 + ev.claims
+              if any(t in segment for segment in _QUOTED.findall(canonical))]
+    context = [f"warning/news context: {', '.join(ev.warnings)}"] if ev.warnings else []
+    context += [f"quoted ad words: {', '.join(quoted)}"] if quoted else []
+    context += [f"official channel: {', '.join(ev.bank_official)}"] if ev.bank_official else []
+    context += [f"non-finance context: {', '.join(ev.non_finance)}"] if ev.non_finance else []
+    return context
+
+
+def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = None, canonical: str | None = None) -> Tiering:
+    """Tier one scanned text; ``probabilities`` = the model's P(none, level1, level2), or None for lexicon only.
+
+    ``canonical`` (the text's ``model_text``) enables the content gate and the promotional-framing rule.
+    """
     ev = Evidence.of(scan)
+    if canonical is not None and not has_finance_content(scan, canonical):
+        return Tiering("none", 0.0, ["no finance content"])
+    frames = promo_frames(ev, canonical) if canonical is not None and ev.guideline_terms else []
     if probabilities is None:
         score = lexicon_score(ev)
         actionable = score >= THRESHOLD and ev.guideline_terms
     else:
         score = combined_score(ev, probabilities[1] + probabilities[2])
         actionable = score >= THRESHOLD
+    framing_reason = None
+    if frames and not actionable and probabilities is not None:
+        context = overrule_context(ev, canonical)
+        if context:
+            reasons = [f"model overrules promotional framing ({', '.join(frames)}): {'; '.join(context)} "
+                       f"(p none={probabilities[0]:.2f})"]
+            return Tiering("none", round(score, 4), reasons + _none_reasons(ev, probabilities))
+        # A guideline expression in promotional framing is actionable; the model alone cannot veto it.
+        actionable, score = True, max(score, THRESHOLD)
+        framing_reason = f"promotional framing: {', '.join(frames)}"
     score = round(score, 4)
     if not actionable:
         return Tiering("none", score, _none_reasons(ev, probabilities))
-    reasons = ev.reasons()
+    reasons = ev.reasons() + ([framing_reason] if framing_reason else [])
     p1, p2 = (probabilities[1], probabilities[2]) if probabilities else (0.0, 0.0)
     if ev.level1 or ev.impersonation:
         level = "level1"
