@@ -43,6 +43,7 @@ FINANCE_WORDS = re.compile(
     "贷|债|欠|借|逾期|征信|信用|信贷|银行|保险|保单|保费|退保|理赔|还款|还钱|还清|催收|催款|分期|利息|息费|停息|免息|罚息"
     "|本金|额度|账单|挂账|网贷|花呗|借呗|白条|上岸|协商|法务|律师|律所|法院|起诉|诉讼|执行|失信|投顾|投资|理财|股票|基金"
     "|金融|财务|破产|卡数|退费|退款|维权|赔偿|追回|损失|收费|费用|手续费|服务费|佣金|保证金|转账|(?<![a-z])(?:iva|drp)(?![a-z])|[0-9]+万"
+    "|退[了回款费保]|违约金|减免|不良记录|结清|付费|花钱|申诉|刑事|人寿|寿险|[0-9]+%"
 )
 #: Lexicon categories that are finance content by themselves (they also match pinyin and homophones).
 FINANCE_CATEGORIES = ("level1_term", "level2_term", "impersonation", "claim", "loan_slang")
@@ -55,6 +56,18 @@ PROMO_FRAMES = {
                         r"|免费咨询|在线|找我|联系我|私我|滴滴|戳我|扣1|名额|有需要|需要的(?:朋友|私|滴|找|联系)"),
     "team": re.compile(r"我们|我司|本公司|本司|我公司|本团队|我这边|本机构|本所|工作室"),
 }
+_ERASE = "消除|删除|清除|撤销|铲除|抹掉|洗掉|删掉|消掉|去掉"
+_RECORDS = "记录|数据|逾期|征信|黑名单|不良"
+#: General wordings of guideline claims that no fixed lexicon term covers (the paraphrase families of
+#: issue 10), read in the canonical text: (tier, what the post claims, pattern).
+CLAIM_PATTERNS = (
+    ("level1", "erases records", re.compile(
+        rf"(?:{_ERASE})[^,.;!?:。，！？]{{0,8}}?(?:{_RECORDS})|(?:{_RECORDS})[^,.;!?:。，！？]{{0,4}}(?:{_ERASE})")),
+    ("level1", "never sued or collected", re.compile(r"(?:永不|保证不|绝不|不会再)被?(?:起诉|催收|上门)|不起诉[,、 ]?不催收")),
+    ("level1", "connections in courts or regulators",
+     re.compile(r"(?:高院|法院|人行|人民银行|银保监|监管|公安)[^,.;!?:。，！？]{0,4}(?:关系|有人)")),
+    ("level2", "recovery-rate claim", re.compile(r"(?:退|追回|拿回|要回|返还|赔)[^,.;!?:。，！？0-9]{0,4}[0-9]{2,3}(?:\.[0-9])?%")),
+)
 _QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’']{2,16})[”\"」』’']")
 #: Log-odds nudges applied to the model's P(actionable); see the module docstring.
 NUDGES = {
@@ -94,18 +107,20 @@ class Evidence:
     contact_types: list[str]
 
     @classmethod
-    def of(cls, scan: ScanResult) -> Evidence:
+    def of(cls, scan: ScanResult, canonical: str | None = None) -> Evidence:
+        """The evidence of one scan; with the canonical text, CLAIM_PATTERNS add level-1 and win-rate claims."""
         def terms(category: str, families: tuple[str, ...] | None = None) -> list[str]:
             return list(dict.fromkeys(
                 m.term for m in scan.matches if m.category == category and (families is None or m.family in families)
             ))
 
         legit = [m for m in scan.matches if m.category == "legit_context"]
+        patterns = [(level, claim) for level, claim, pattern in CLAIM_PATTERNS if canonical and pattern.search(canonical)]
         return cls(
-            level1=terms("level1_term"),
+            level1=terms("level1_term") + [claim for level, claim in patterns if level == "level1"],
             level2=terms("level2_term"),
             impersonation=list(dict.fromkeys(m.family for m in scan.matches if m.category == "impersonation")),
-            claims=terms("claim"),
+            claims=terms("claim") + [claim for level, claim in patterns if level == "level2"],
             hooks=terms("signal", ("hook",)),
             handoffs=terms("signal", ("handoff",)),
             signals=terms("signal") + terms("loan_slang"),
@@ -119,11 +134,15 @@ class Evidence:
     def guideline_terms(self) -> bool:
         return bool(self.level1 or self.level2 or self.impersonation or self.claims)
 
-    def reasons(self) -> list[str]:
-        """The guideline criteria the lexicon evidence meets, level1 first."""
+    def reasons(self, impersonating: bool = True) -> list[str]:
+        """The guideline criteria the evidence meets, level1 first; ``impersonating=False``: the post only
+        refers readers to the authorities it names (a level-2 soft article), it does not speak as them."""
         reasons = [f"level1: {t}" for t in self.level1]
-        reasons += [_IMPERSONATION_REASON.get(f, f"level1: impersonation ({f})") for f in self.impersonation]
+        if impersonating:
+            reasons += [_IMPERSONATION_REASON.get(f, f"level1: impersonation ({f})") for f in self.impersonation]
         reasons += [f"level2: {t}" for t in self.level2]
+        if self.impersonation and not impersonating:
+            reasons.append(f"level2: steers readers to {', '.join(self.impersonation)} services")
         reasons += ["level2: win-rate promise"] if self.claims else []
         reasons += ["contact hand-off: " + ", ".join(self.contact_types)] if self.contact_types else []
         return reasons
@@ -159,12 +178,13 @@ def overrule_context(ev: Evidence, canonical: str) -> list[str]:
 def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = None, canonical: str | None = None) -> Tiering:
     """Tier one scanned text; ``probabilities`` = the model's P(none, level1, level2), or None for lexicon only.
 
-    ``canonical`` (the text's ``model_text``) enables the content gate and the promotional-framing rule.
+    ``canonical`` (the text's ``model_text``) enables the content gate, the claim patterns and the framing
+    cues read in the text (without it only the lexicon's hand-offs and claims count as framing).
     """
-    ev = Evidence.of(scan)
+    ev = Evidence.of(scan, canonical)
     if canonical is not None and not has_finance_content(scan, canonical):
         return Tiering("none", 0.0, ["no finance content"])
-    frames = promo_frames(ev, canonical) if canonical is not None and ev.guideline_terms else []
+    frames = promo_frames(ev, canonical or "") if ev.guideline_terms else []
     if probabilities is None:
         score = lexicon_score(ev)
         actionable = score >= THRESHOLD and ev.guideline_terms
@@ -173,7 +193,7 @@ def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = No
         actionable = score >= THRESHOLD
     framing_reason = None
     if frames and not actionable and probabilities is not None:
-        context = overrule_context(ev, canonical)
+        context = overrule_context(ev, canonical or "")
         if context:
             reasons = [f"model overrules promotional framing ({', '.join(frames)}): {'; '.join(context)} "
                        f"(p none={probabilities[0]:.2f})"]
@@ -184,15 +204,19 @@ def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = No
     score = round(score, 4)
     if not actionable:
         return Tiering("none", score, _none_reasons(ev, probabilities))
-    reasons = ev.reasons() + ([framing_reason] if framing_reason else [])
-    p1, p2 = (probabilities[1], probabilities[2]) if probabilities else (0.0, 0.0)
-    if ev.level1 or ev.impersonation:
+    p0, p1, p2 = probabilities if probabilities else (0.0, 0.0, 0.0)
+    # Naming a law firm or 法务 is not impersonating one: the poster must speak as it (an offer,
+    # a hand-off, "we") or read level-1 to the model; a story that steers readers to one is level 2.
+    impersonating = bool(ev.impersonation) and (
+        probabilities is None or p1 >= p2 or bool({"team", "offer", "hand-off"} & set(frames)))
+    if ev.level1 or impersonating:
         level = "level1"
-    elif ev.level2 or ev.claims:
-        # A legal-worker front that avoids the listed words still reads level1 to the model.
-        level = "level1" if p1 > 2 * p2 else "level2"
+    elif ev.level2 or ev.claims or ev.impersonation:
+        # A legal-worker front that avoids the listed words still reads level1 to a sure model.
+        level = "level1" if p1 > max(2 * p2, p0) else "level2"
     else:
         level = "level1" if p1 > p2 else "level2"
+    reasons = ev.reasons(impersonating) + ([framing_reason] if framing_reason else [])
     if not any(r.startswith(level) for r in reasons):
         reasons.insert(0, f"{level}: model ({'level-1 pattern' if level == 'level1' else 'debt/insurance rights-defense promotion'}, p={max(p1, p2):.2f})")
     return Tiering(level, score, reasons)

@@ -16,11 +16,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from .calibrate import Calibration
+from .calibrate import fit as fit_calibration
 from .corpus import DATA_DIR, key_phrases, load_seeds, read_jsonl
 from .evasion import obfuscate
 from .model import LABELS, MAX_LENGTH, TextModel, model_text, set_threads
+from .ngram import NgramModel
+from .ngram import fit as ngram_fit
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -55,6 +60,7 @@ class TrainConfig:
     limit: int | None = None
     threads: int = 2
     extra_weight: int = 3
+    written_weight: int = 3
 
 
 @dataclass
@@ -68,6 +74,7 @@ class TrainReport:
     steps: int
     seconds: float
     dev: list[dict] = field(default_factory=list)
+    calibration: dict = field(default_factory=dict)
 
 
 def read_labelled(path: str | Path) -> list[dict]:
@@ -205,7 +212,9 @@ def train(
         corpus = rng.sample(corpus, min(cfg.limit, len(corpus)))
         dev = dev[: max(8, cfg.limit // 4)]
     # Reviewer decisions are few and real: repeat them so they weigh against the generated corpus.
-    records = [{"text": r["text"], "label": r["label"]} for r in corpus] + extra_records * cfg.extra_weight
+    # Written posts are the real styles: they weigh as much as the generated records they sit among.
+    records = [{"text": r["text"], "label": r["label"]} for r in corpus for _ in range(cfg.written_weight if r.get("writer") else 1)]
+    records += extra_records * cfg.extra_weight
     if not records:
         raise TrainingError("no training records")
     phrases = key_phrases(load_seeds(data_dir / "seeds.yaml")) if (data_dir / "seeds.yaml").is_file() else []
@@ -267,8 +276,11 @@ def train(
             break
 
     report.steps = step
-    report.seconds = round(time.monotonic() - started, 1)
     save(model, tokenizer, Path(output), report, cfg)
+    train_ngram(output, data_dir, extra=extra_records)
+    report.calibration = asdict(calibrate(output, data_dir))
+    report.seconds = round(time.monotonic() - started, 1)
+    save_meta(Path(output), report, cfg)
     return report
 
 
@@ -282,5 +294,35 @@ def save(model, tokenizer, output: Path, report: TrainReport, cfg: TrainConfig) 
     model.to(torch.float16).save_pretrained(str(output))
     model.to(torch.float32)
     tokenizer.save_pretrained(str(output))
+    save_meta(output, report, cfg)
+
+
+def save_meta(output: Path, report: TrainReport, cfg: TrainConfig) -> None:
+    """training.json: the run's report and configuration."""
     meta = {"report": asdict(report), "config": asdict(cfg)}
     (output / "training.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def train_ngram(output: str | Path, data_dir: Path = DATA_DIR, c: float = 4.0,
+                written_weight: float = TrainConfig.written_weight, extra: Sequence[dict] = ()) -> NgramModel:
+    """Fit the character n-gram model on the train split (+ ``extra`` records) and save it into ``output``."""
+    records = list(read_jsonl(data_dir / "train.jsonl")) + list(extra)
+    weights = [written_weight if r.get("writer") else 1.0 for r in records]
+    model = ngram_fit([model_text(r["text"]) for r in records], [r["label"] for r in records], weights, c=c)
+    model.save(output)
+    return model
+
+
+def calibrate(output: str | Path, data_dir: Path = DATA_DIR, weight: float | None = None) -> Calibration:
+    """Fit temperatures and the n-gram weight on the held-out written posts of the dev split (all of dev
+    when it has none) and save them beside the model. Generated dev records share their templates with
+    training, so they would teach the ensemble to trust itself."""
+    dev = list(read_jsonl(data_dir / "dev.jsonl"))
+    held_out = [r for r in dev if r.get("writer")] or dev
+    model = TextModel.load(output)
+    views = [model_text(r["text"]) for r in held_out]
+    y = np.array([LABELS.index(r["label"]) for r in held_out])
+    ngram = model.ngram.logits(views, canonical=True) if model.ngram is not None else np.zeros((len(views), 3))
+    calibration = fit_calibration(model.logits(views), ngram, y, 0.0 if model.ngram is None else weight)
+    calibration.save(output)
+    return calibration

@@ -63,11 +63,13 @@ def classify(input_path: str, output_path: str, fmt: str, lexicon_files: tuple[s
                       verb="classified", batch_size=BATCH)
 
 
-def _labelled_records(path: str, fmt: str) -> tuple[list[dict], list[str]]:
-    """Records with text and a valid label, and a message per unusable record."""
+def _labelled_records(path: str, fmt: str) -> tuple[list[dict], list[str], int]:
+    """Records with text and a valid label, a message per unusable record, and how many were not
+    scored on purpose (borderline or exposed)."""
+    from classifier.evaluate import scored
     from classifier.model import LABELS
 
-    records, problems = [], []
+    records, problems, unscored = [], [], 0
     try:
         source = open_input(path)
     except OSError as exc:
@@ -78,6 +80,9 @@ def _labelled_records(path: str, fmt: str) -> tuple[list[dict], list[str]]:
                 if record.error:
                     problems.append(f"line {record.line}: {record.error}")
                     continue
+                if not scored(record.data):
+                    unscored += 1
+                    continue
                 label = str(record.data.get("label", "")).strip().lower()
                 if label not in LABELS:
                     problems.append(f"line {record.line}: label {record.data.get('label')!r} is not one of {', '.join(LABELS)}")
@@ -85,7 +90,7 @@ def _labelled_records(path: str, fmt: str) -> tuple[list[dict], list[str]]:
                 records.append({**record.data, "text": record.data["text"], "label": label})
         except ValueError as exc:
             fail(str(exc))
-    return records, problems
+    return records, problems, unscored
 
 
 @click.command("eval")
@@ -101,7 +106,9 @@ def evaluate_command(data_path: str, fmt: str, lexicon_files: tuple[str, ...], m
     """Score the classifier on labelled records, next to the lexicon-only baseline.
 
     Prints precision, recall and F1 for actionable (level1 or level2 vs none), tier accuracy,
-    the share of none posts kept none, and a tier confusion matrix for both.
+    the share of none posts kept none, a breakdown by the records' provenance and ``kind``, and a
+    tier confusion matrix for both. Records labelled ``borderline`` or marked ``exposed`` are not
+    scored, so real-post sets (e.g. ../shared/eval/real_dev.jsonl) are read as they are.
 
     \b
     Example:
@@ -110,7 +117,9 @@ def evaluate_command(data_path: str, fmt: str, lexicon_files: tuple[str, ...], m
     from classifier.evaluate import evaluate
     from classifier.model import LABELS
 
-    records, problems = _labelled_records(data_path, fmt)
+    records, problems, unscored = _labelled_records(data_path, fmt)
+    if unscored:
+        console.print(f"not scored: {unscored} borderline or exposed records")
     for problem in problems[:10]:
         console.print(f"[yellow]skipped[/yellow] {problem}")
     if len(problems) > 10:
