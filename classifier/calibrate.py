@@ -51,10 +51,21 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return float(min(TEMPERATURES, key=lambda t: log_loss(softmax(logits / t), y)))
 
 
-def fit(transformer_logits: np.ndarray, ngram_logits: np.ndarray, y: np.ndarray, weight: float | None = None) -> Calibration:
+def mix(transformer: np.ndarray, ngram: np.ndarray, weight: float, seen: np.ndarray) -> np.ndarray:
+    """The ensemble's probabilities: the n-gram model's ``weight``, plus the share of each post the
+    transformer did not read (``seen``: the share it did, per post), since the n-gram reads it all."""
+    share = (1 - (1 - weight) * seen)[:, None]
+    mixed = (1 - share) * transformer + share * ngram
+    # Which tier: the n-gram model's split, trained with the written posts' weight on real styles.
+    tier_split = ngram[:, 1:] / np.clip(ngram[:, 1:].sum(axis=1, keepdims=True), 1e-9, None)
+    return np.concatenate([mixed[:, :1], (1 - mixed[:, :1]) * tier_split], axis=1)
+
+
+def fit(transformer_logits: np.ndarray, ngram_logits: np.ndarray, y: np.ndarray, seen: np.ndarray,
+        weight: float | None = None) -> Calibration:
     """Temperatures per model, then the n-gram weight (or the given one) with the lowest mixed log loss."""
     t1, t2 = fit_temperature(transformer_logits, y), fit_temperature(ngram_logits, y)
     p1, p2 = softmax(transformer_logits / t1), softmax(ngram_logits / t2)
     if weight is None:
-        weight = float(min(WEIGHTS, key=lambda w: log_loss((1 - w) * p1 + w * p2, y)))
+        weight = float(min(WEIGHTS, key=lambda w: log_loss(mix(p1, p2, w, seen), y)))
     return Calibration(t1, t2, weight, len(y))

@@ -10,8 +10,10 @@ import unicodedata
 
 import opencc
 
-#: Characters kept per text before the models read it: CJK is about one token per character.
-MAX_CHARS = 400
+#: Characters kept per text: the n-gram model reads them all (soft articles put their hand-off at the
+#: end); the transformer reads the first TRANSFORMER_CHARS (CJK is about one token per character).
+MAX_CHARS = 1200
+TRANSFORMER_CHARS = 200
 
 _T2S = opencc.OpenCC("t2s")
 _EXTRA_DIGITS = str.maketrans("⓿❶❷❸❹❺❻❼❽❾➀➁➂➃➄➅➆➇➈➊➋➌➍➎➏➐➑➒⓵⓶⓷⓸⓹⓺⓻⓼⓽〇", "0123456789123456789123456789123456789" + "0")

@@ -20,8 +20,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from . import DEFAULT_MODEL_DIR  # noqa: E402
-from .calibrate import Calibration, softmax  # noqa: E402
-from .canonical import model_text  # noqa: E402
+from .calibrate import Calibration, mix, softmax  # noqa: E402
+from .canonical import TRANSFORMER_CHARS, model_text  # noqa: E402
 from .ngram import NgramModel  # noqa: E402
 
 LABELS = ("none", "level1", "level2")
@@ -89,22 +89,23 @@ class TextModel:
         """P(none), P(level1), P(level2) per text, in input order; ``canonical``: texts are ``model_text`` already.
 
         With an n-gram model and calibration beside the weights, each model's logits are divided by
-        its temperature and the two distributions are mixed with the calibrated weight.
+        its temperature and the two distributions are mixed with the calibrated weight (more n-gram
+        for posts longer than the transformer reads).
         """
         views = list(texts) if canonical else [model_text(t) for t in texts]
         if not views:
             return []
-        logits = self.logits(views, batch_size) / self.calibration.transformer_temperature
-        probs = softmax(logits)
-        if self.ngram is not None and self.calibration.ngram_weight > 0:
-            weight = self.calibration.ngram_weight
+        probs = softmax(self.logits(views, batch_size) / self.calibration.transformer_temperature)
+        if self.ngram is not None:
             ngram = softmax(self.ngram.logits(views, canonical=True) / self.calibration.ngram_temperature)
-            probs = (1 - weight) * probs + weight * ngram
+            probs = mix(probs, ngram, self.calibration.ngram_weight, seen_share(views))
         return [tuple(map(float, row)) for row in probs]
 
     @torch.inference_mode()
     def logits(self, canonical: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """The transformer's raw logits (LABELS order), texts batched by length."""
+        """The transformer's raw logits (LABELS order) of canonical texts (their first TRANSFORMER_CHARS),
+        batched by length."""
+        canonical = [text[:TRANSFORMER_CHARS] for text in canonical]
         order = sorted(range(len(canonical)), key=lambda i: len(canonical[i]))
         out = np.zeros((len(canonical), len(LABELS)), dtype=np.float32)
         columns = [self.labels[name] for name in LABELS]
@@ -121,6 +122,11 @@ class TextModel:
         encodings = self._encoder.encode_batch(texts)
         return {"input_ids": torch.tensor([e.ids for e in encodings]),
                 "attention_mask": torch.tensor([e.attention_mask for e in encodings])}
+
+
+def seen_share(canonical: Sequence[str]) -> np.ndarray:
+    """Per canonical text, the share of it inside the transformer's MAX_LENGTH tokens (about one per character)."""
+    return np.array([min(1.0, MAX_LENGTH / max(1, len(text))) for text in canonical])
 
 
 def _padding_encoder(tokenizer):

@@ -6,12 +6,20 @@ level1 = the content lists a level-1 expression (专业反催收, 逾期铲单, 
 level2 = level-2 expressions (停息挂账, 延期定制, 负债上岸, 债务优化, 个性化分期, 代理退保,
 追讨投资损失) or unverified win-rate claims.
 
-Whether a post is actionable at all is mostly the model's call: news, police and regulator
-warnings use the very words ads use, and many ads avoid them. The lexicon nudges the model's
-log-odds (a hand-off next to guideline terms pushes up; warning cues without a hand-off and
-non-finance contexts push down; a post with nothing the lexicon knows needs a surer model), picks
-the tier when it has evidence, and supplies the reasons (impersonation cited by the authority
-impersonated: "level1: impersonates police").
+Three rules come first. The content gate: a text with no finance content (no finance lexicon term in
+any normalized view, no money vocabulary in the canonical text) is none, "no finance content",
+whatever a model says — emoji, chatter, numbers, URLs, mentions, other languages, noise.
+Promotional framing: a guideline expression (or a claim pattern) framed as an offer — a price, a
+guarantee, an offer to do it for the reader, "we / our team", a hand-off or contact — is actionable;
+the model may overrule that only where the text has warning, news, victim or official context
+(a reason says so). Impersonation needs the poster to speak as the authority: a story that sends
+readers to a law firm is level 2.
+
+Otherwise whether a post is actionable is the model's call: news, police and regulator warnings
+use the very words ads use, and many ads avoid them. The lexicon nudges the model's log-odds (a
+hand-off next to guideline terms pushes up; warning cues without a hand-off and non-finance
+contexts push down), picks the tier when it has evidence, and supplies the reasons (impersonation
+cited by the authority impersonated: "level1: impersonates police").
 Without a model, the lexicon-only score below is the baseline ``grayscan eval`` compares against.
 """
 
@@ -43,7 +51,7 @@ FINANCE_WORDS = re.compile(
     "贷|债|欠|借|逾期|征信|信用|信贷|银行|保险|保单|保费|退保|理赔|还款|还钱|还清|催收|催款|分期|利息|息费|停息|免息|罚息"
     "|本金|额度|账单|挂账|网贷|花呗|借呗|白条|上岸|协商|法务|律师|律所|法院|起诉|诉讼|执行|失信|投顾|投资|理财|股票|基金"
     "|金融|财务|破产|卡数|退费|退款|维权|赔偿|追回|损失|收费|费用|手续费|服务费|佣金|保证金|转账|(?<![a-z])(?:iva|drp)(?![a-z])|[0-9]+万"
-    "|退[了回款费保]|违约金|减免|不良记录|结清|付费|花钱|申诉|刑事|人寿|寿险|[0-9]+%"
+    "|退[了回个款费保]|违约金|减免|不良记录|结清|付费|花钱|申诉|刑事|人寿|寿险|用卡|年费|[0-9]+%"
 )
 #: Lexicon categories that are finance content by themselves (they also match pinyin and homophones).
 FINANCE_CATEGORIES = ("level1_term", "level2_term", "impersonation", "claim", "loan_slang")
@@ -56,6 +64,12 @@ PROMO_FRAMES = {
                         r"|免费咨询|在线|找我|联系我|私我|滴滴|戳我|扣1|名额|有需要|需要的(?:朋友|私|滴|找|联系)"),
     "team": re.compile(r"我们|我司|本公司|本司|我公司|本团队|我这边|本机构|本所|工作室"),
 }
+#: A line this short that names a guideline service and asks nothing states it: an ad's slogan or title.
+STATEMENT_CHARS = 30
+_QUESTION = re.compile(r"[?？]|吗|呢|怎么|如何|是否|是不是|真的假的|靠谱|能不能|有没有|多少|哪")
+#: Critical or self-help stance (scam talk, reports, do-it-yourself): context the model may overrule framing with.
+_CRITICAL = re.compile(r"骗|坑|假的|举报|别信|莫信|不要信|别找|落网|判刑|活该|封了|拦不住|官方|自己(?:打|去|申请|办|谈)"
+                       r"|不用(?:找|给|花)|没有任何|根本没有|智商税")
 _ERASE = "消除|删除|清除|撤销|铲除|抹掉|洗掉|删掉|消掉|去掉"
 _RECORDS = "记录|数据|逾期|征信|黑名单|不良"
 #: General wordings of guideline claims that no fixed lexicon term covers (the paraphrase families of
@@ -78,8 +92,6 @@ NUDGES = {
     "warning_with_contact": -0.5,
     "non_finance": -1.5,
     "bank_official": -0.7,
-    # Nothing the lexicon knows (no term, hook, call to action or contact): the model must be surer.
-    "no_evidence": -1.0,
 }
 
 
@@ -156,6 +168,7 @@ def has_finance_content(scan: ScanResult, canonical: str) -> bool:
 def promo_frames(ev: Evidence, canonical: str) -> list[str]:
     """The promotional framing a text puts around its guideline expressions (empty: none)."""
     frames = [name for name, pattern in PROMO_FRAMES.items() if pattern.search(canonical)]
+    frames += ["service statement"] if 0 < len(canonical) <= STATEMENT_CHARS and not _QUESTION.search(canonical) else []
     frames += ["hand-off"] if ev.contact_types or ev.handoffs else []
     frames += ["win-rate claim"] if ev.claims else []
     return frames
@@ -170,6 +183,8 @@ def overrule_context(ev: Evidence, canonical: str) -> list[str]:
               if any(t in segment for segment in _QUOTED.findall(canonical))]
     context = [f"warning/news context: {', '.join(ev.warnings)}"] if ev.warnings else []
     context += [f"quoted ad words: {', '.join(quoted)}"] if quoted else []
+    critical = _CRITICAL.search(canonical)
+    context += [f"critical stance: {critical.group(0)}"] if critical else []
     context += [f"official channel: {', '.join(ev.bank_official)}"] if ev.bank_official else []
     context += [f"non-finance context: {', '.join(ev.non_finance)}"] if ev.non_finance else []
     return context
@@ -254,8 +269,6 @@ def combined_score(ev: Evidence, p_actionable: float) -> float:
         z += NUDGES["non_finance"]
     if ev.bank_official and not contact:
         z += NUDGES["bank_official"]
-    if not (ev.guideline_terms or ev.signals or ev.hooks or contact):
-        z += NUDGES["no_evidence"]
     return 1 / (1 + math.exp(-z))
 
 

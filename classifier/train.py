@@ -23,7 +23,7 @@ from .calibrate import Calibration
 from .calibrate import fit as fit_calibration
 from .corpus import DATA_DIR, key_phrases, load_seeds, read_jsonl
 from .evasion import obfuscate
-from .model import LABELS, MAX_LENGTH, TextModel, model_text, set_threads
+from .model import LABELS, MAX_LENGTH, TextModel, model_text, seen_share, set_threads
 from .ngram import NgramModel
 from .ngram import fit as ngram_fit
 
@@ -303,11 +303,24 @@ def save_meta(output: Path, report: TrainReport, cfg: TrainConfig) -> None:
     (output / "training.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def train_ngram(output: str | Path, data_dir: Path = DATA_DIR, c: float = 4.0,
-                written_weight: float = TrainConfig.written_weight, extra: Sequence[dict] = ()) -> NgramModel:
-    """Fit the character n-gram model on the train split (+ ``extra`` records) and save it into ``output``."""
+#: The n-gram model's sample weights: written posts, hand-written seeds and reviewer labels (the real
+#: styles) over generated template records, whose shapes it would otherwise memorize; junk weighs 1.
+NGRAM_WRITTEN_WEIGHT = 5.0
+NGRAM_TEMPLATE_WEIGHT = 0.3
+
+
+def train_ngram(output: str | Path, data_dir: Path = DATA_DIR, c: float = 4.0, extra: Sequence[dict] = ()) -> NgramModel:
+    """Fit the character n-gram model on the train split (+ ``extra`` records) and save it into ``output``.
+
+    Each label's weights are scaled to the same total: the corpus holds more negatives than a feed of
+    posts about debt does, and an unbalanced prior made the model shy of calling real ads."""
     records = list(read_jsonl(data_dir / "train.jsonl")) + list(extra)
-    weights = [written_weight if r.get("writer") else 1.0 for r in records]
+    weights = [(1.0 if r.get("style") == "junk" else NGRAM_TEMPLATE_WEIGHT) if r.get("source") == "generated"
+               else NGRAM_WRITTEN_WEIGHT for r in records]
+    totals: dict[str, float] = {}
+    for record, weight in zip(records, weights):
+        totals[record["label"]] = totals.get(record["label"], 0.0) + weight
+    weights = [w * sum(totals.values()) / (len(totals) * totals[r["label"]]) for r, w in zip(records, weights)]
     model = ngram_fit([model_text(r["text"]) for r in records], [r["label"] for r in records], weights, c=c)
     model.save(output)
     return model
@@ -323,6 +336,6 @@ def calibrate(output: str | Path, data_dir: Path = DATA_DIR, weight: float | Non
     views = [model_text(r["text"]) for r in held_out]
     y = np.array([LABELS.index(r["label"]) for r in held_out])
     ngram = model.ngram.logits(views, canonical=True) if model.ngram is not None else np.zeros((len(views), 3))
-    calibration = fit_calibration(model.logits(views), ngram, y, 0.0 if model.ngram is None else weight)
+    calibration = fit_calibration(model.logits(views), ngram, y, seen_share(views), 0.0 if model.ngram is None else weight)
     calibration.save(output)
     return calibration

@@ -242,7 +242,7 @@ def test_promotional_framing_is_actionable_unless_warning_context_overrules_it()
                         ("全额退保，零手续费，有需要的私我", "level1")):
         result = tier(lex.scan(text), sure_none, model_text(text))
         assert result.tier == level and any(r.startswith("promotional framing") for r in result.reasons), text
-    warned = "警方提醒：所谓“征信修复”百分百成功都是骗局，收费后就失联"
+    warned = "警方提醒：声称“征信修复”百分百成功的都是骗局，收费后就失联"
     result = tier(lex.scan(warned), sure_none, model_text(warned))
     assert result.tier == "none" and result.reasons[0].startswith("model overrules promotional framing")
     # Without framing the model's call stands: a question using the word is not an ad.
