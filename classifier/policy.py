@@ -82,7 +82,7 @@ CLAIM_PATTERNS = (
      re.compile(r"(?:高院|法院|人行|人民银行|银保监|监管|公安)[^,.;!?:。，！？]{0,4}(?:关系|有人)")),
     ("level2", "recovery-rate claim", re.compile(r"(?:退|追回|拿回|要回|返还|赔)[^,.;!?:。，！？0-9]{0,4}[0-9]{2,3}(?:\.[0-9])?%")),
 )
-_QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’']{2,16})[”\"」』’']")
+_QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’']{2,24})[”\"」』’']")
 #: Log-odds nudges applied to the model's P(actionable); see the module docstring.
 NUDGES = {
     "terms_with_contact": 1.0,
@@ -179,8 +179,9 @@ def overrule_context(ev: Evidence, canonical: str) -> list[str]:
 
     Reports and warnings put the ads' words in quotes ("所谓“征信修复”"); an ad states them.
     """
-    quoted = [t for t in ev.level1 + ev.level2 + ev.claims
-              if any(t in segment for segment in _QUOTED.findall(canonical))]
+    segments = _QUOTED.findall(canonical)
+    quoted = [t for t in ev.level1 + ev.level2 + ev.claims if any(t in segment for segment in segments)]
+    quoted += [claim for _, claim, pattern in CLAIM_PATTERNS if any(pattern.search(segment) for segment in segments)]
     context = [f"warning/news context: {', '.join(ev.warnings)}"] if ev.warnings else []
     context += [f"quoted ad words: {', '.join(quoted)}"] if quoted else []
     critical = _CRITICAL.search(canonical)

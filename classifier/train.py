@@ -61,6 +61,8 @@ class TrainConfig:
     threads: int = 2
     extra_weight: int = 3
     written_weight: int = 3
+    #: Share of generated template records kept (junk and written posts are always kept).
+    template_share: float = 1.0
 
 
 @dataclass
@@ -150,6 +152,11 @@ def _base_model(base: str):
     return tokenizer, model
 
 
+def _is_template(record: dict) -> bool:
+    """A record generated from a seeds.yaml template (not junk, not written by hand)."""
+    return record.get("source") == "generated" and record.get("style") != "junk"
+
+
 def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Length-bucketed batches in random order: little padding, still shuffled."""
     order = list(range(len(lengths)))
@@ -212,7 +219,8 @@ def train(
         corpus = rng.sample(corpus, min(cfg.limit, len(corpus)))
         dev = dev[: max(8, cfg.limit // 4)]
     # Reviewer decisions are few and real: repeat them so they weigh against the generated corpus.
-    # Written posts are the real styles: they weigh as much as the generated records they sit among.
+    # Written posts are the real styles: repeated; template records are thinned so their shapes weigh less.
+    corpus = [r for r in corpus if not _is_template(r) or rng.random() < cfg.template_share]
     records = [{"text": r["text"], "label": r["label"]} for r in corpus for _ in range(cfg.written_weight if r.get("writer") else 1)]
     records += extra_records * cfg.extra_weight
     if not records:
@@ -315,7 +323,7 @@ def train_ngram(output: str | Path, data_dir: Path = DATA_DIR, c: float = 4.0, e
     Each label's weights are scaled to the same total: the corpus holds more negatives than a feed of
     posts about debt does, and an unbalanced prior made the model shy of calling real ads."""
     records = list(read_jsonl(data_dir / "train.jsonl")) + list(extra)
-    weights = [(1.0 if r.get("style") == "junk" else NGRAM_TEMPLATE_WEIGHT) if r.get("source") == "generated"
+    weights = [NGRAM_TEMPLATE_WEIGHT if _is_template(r) else 1.0 if r.get("source") == "generated"
                else NGRAM_WRITTEN_WEIGHT for r in records]
     totals: dict[str, float] = {}
     for record, weight in zip(records, weights):
