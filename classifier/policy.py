@@ -179,7 +179,8 @@ def overrule_context(ev: Evidence, canonical: str) -> list[str]:
 
     Reports and warnings put the ads' words in quotes ("所谓“征信修复”"); an ad states them.
     """
-    segments = _QUOTED.findall(canonical)
+    # A quote around (nearly) the whole post is the post itself, not a report quoting an ad.
+    segments = [q for q in _QUOTED.findall(canonical) if len(q) < 0.6 * len(canonical)]
     quoted = [t for t in ev.level1 + ev.level2 + ev.claims if any(t in segment for segment in segments)]
     quoted += [claim for _, claim, pattern in CLAIM_PATTERNS if any(pattern.search(segment) for segment in segments)]
     context = [f"warning/news context: {', '.join(ev.warnings)}"] if ev.warnings else []
