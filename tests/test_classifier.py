@@ -141,7 +141,10 @@ def test_bundled_model_ships_small_and_tiers_posts(clf):
     texts = [AD_L1, AD_L2, WARNING, "二战终于考研上岸，开心", "", "專業徵信修復，逾期鏟單，薇信：hkzx2026"]
     batch = clf.classify(texts)
     assert [d.tier for d in batch] == ["level1", "level2", "none", "none", "none", "level1"]
-    assert [d.to_dict() for d in batch] == [clf.classify_one(t).to_dict() for t in texts]
+    singles = [clf.classify_one(t) for t in texts]
+    # Dynamic int8 quantization scales activations per batch: scores agree to rounding, the rest exactly.
+    assert [{**d.to_dict(), "score": None} for d in batch] == [{**d.to_dict(), "score": None} for d in singles]
+    assert all(abs(d.score - one.score) < 0.01 for d, one in zip(batch, singles))
     assert all(0.0 <= d.score <= 1.0 for d in batch)
 
 
