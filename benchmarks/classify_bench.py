@@ -1,5 +1,6 @@
 """Classifier throughput and peak memory on 2 cores: lexicon-only path vs model inference vs whole classify.
 
+The model paths include the n-gram model and its calibrated mix when the model directory has them.
 Each path runs in its own fresh process (so its peak RSS is its own) over the same posts: texts
 from the bundled test split, joined to about --chars characters each. Prints posts/s, the ratio
 to the lexicon-only path measured in the same run, and peak memory.
@@ -17,9 +18,10 @@ import time
 
 PATHS = {
     "lexicon-only classify": "lexicon",
+    "n-gram model alone": "ngram",
     "model inference fp32": "model-fp32",
     "model inference int8": "model-int8",
-    "whole classify (int8 + lexicon + policy)": "classify",
+    "whole classify (gate + int8 ensemble + lexicon + policy)": "classify",
 }
 
 
@@ -38,20 +40,24 @@ def make_posts(count: int, chars: int) -> list[str]:
     return posts
 
 
-def run_path(path: str, posts: list[str], threads: int, batch: int, queue) -> None:
+def run_path(path: str, posts: list[str], threads: int, batch: int, model_dir: str | None, queue) -> None:
     """Time one path in this (fresh) process; put (seconds, peak RSS MB) on ``queue``."""
-    from classifier import Classifier
+    from classifier import DEFAULT_MODEL_DIR, Classifier
     from classifier.model import TextModel, set_threads
+    from classifier.ngram import NgramModel
 
     set_threads(threads)
     if path == "lexicon":
         clf = Classifier(model=None)
         run = clf.classify
+    elif path == "ngram":
+        ngram = NgramModel.load(model_dir or DEFAULT_MODEL_DIR)
+        run = ngram.logits
     elif path.startswith("model"):
-        model = TextModel.load(quantize=path == "model-int8")
+        model = TextModel.load(model_dir, quantize=path == "model-int8")
         run = lambda texts: model.probabilities(texts, batch_size=batch)  # noqa: E731
     else:
-        clf = Classifier(batch_size=batch)
+        clf = Classifier(model=TextModel.load(model_dir), batch_size=batch)
         run = clf.classify
     run(posts[:batch])  # warm up: lazy imports, jieba/opencc tables, first allocations
     started = time.perf_counter()
@@ -67,13 +73,14 @@ def main() -> None:
     parser.add_argument("--chars", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--model", default=None, help="model directory (default: the bundled model)")
     args = parser.parse_args()
     posts = make_posts(args.posts, args.chars)
     ctx = multiprocessing.get_context("spawn")
     results = {}
     for label, path in PATHS.items():
         queue = ctx.Queue()
-        worker = ctx.Process(target=run_path, args=(path, posts, args.threads, args.batch, queue))
+        worker = ctx.Process(target=run_path, args=(path, posts, args.threads, args.batch, args.model, queue))
         worker.start()
         results[label] = queue.get()
         worker.join()

@@ -15,13 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lexicon import Lexicon
+from lexicon import Lexicon, ScanResult
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .model import ModelError, TextModel
-from .policy import THRESHOLD, Tiering, tier
+from .canonical import model_text
+from .policy import THRESHOLD, Tiering, has_finance_content, tier
 
 __all__ = ["DEFAULT_MODEL", "THRESHOLD", "Classifier", "Detection", "MAX_TEXT_CHARS", "ModelError", "TextModel", "Tiering", "tier"]
 
@@ -91,22 +92,26 @@ class Classifier:
         self.name = f"policy-v2+bert:{model.name}" if model is not None else "lexicon-policy-v1"
 
     def classify(self, texts: Iterable[str]) -> list[Detection]:
-        """One Detection per text, in order; the model runs once over the batch. Empty text is tier ``none``."""
+        """One Detection per text, in order; the model runs once over the batch. Empty text is tier ``none``.
+
+        Texts with no finance content (see ``policy.has_finance_content``) never reach the model.
+        """
         texts = [(t or "")[:MAX_TEXT_CHARS] for t in texts]
-        live = [i for i, t in enumerate(texts) if t.strip()]
+        scans = [self.lexicon.scan(t) if t.strip() else None for t in texts]
+        canonical = [model_text(t) if scan is not None else "" for t, scan in zip(texts, scans)]
+        live = [i for i, scan in enumerate(scans) if scan is not None and has_finance_content(scan, canonical[i])]
         probabilities: dict[int, tuple[float, float, float]] = {}
         if self.model is not None and live:
-            probs = self.model.probabilities([texts[i] for i in live], batch_size=self.batch_size)
+            probs = self.model.probabilities([canonical[i] for i in live], batch_size=self.batch_size, canonical=True)
             probabilities = dict(zip(live, probs))
-        return [self._detect(t, probabilities.get(i)) if t.strip() else Detection("none", 0.0, ["empty text"])
-                for i, t in enumerate(texts)]
+        return [self._detect(scan, canonical[i], probabilities.get(i)) if scan is not None
+                else Detection("none", 0.0, ["empty text"]) for i, scan in enumerate(scans)]
 
     def classify_one(self, text: str) -> Detection:
         return self.classify([text])[0]
 
-    def _detect(self, text: str, probabilities: tuple[float, float, float] | None) -> Detection:
-        scan = self.lexicon.scan(text)
-        result = tier(scan, probabilities)
+    def _detect(self, scan: ScanResult, canonical: str, probabilities: tuple[float, float, float] | None) -> Detection:
+        result = tier(scan, probabilities, canonical)
         return Detection(
             result.tier,
             result.score,

@@ -1,13 +1,17 @@
-"""The authored training corpus: generated from hand-written seeds, split by template, deduplicated.
+"""The authored training corpus: generated from hand-written seeds, individually written posts, junk.
 
 Every record is written here (classifier/data/seeds.yaml holds the phrase banks, templates and
-hand-written posts); nothing is harvested. Records carry their provenance: the generator
-(family) and template that made them, the evasion moves applied, or ``hand-written``.
+hand-written posts; classifier/data/written/*.jsonl the individually written posts in the real
+styles, one file per writer and style); nothing is harvested. Records carry their provenance: the
+generator (family) and template that made them, the evasion moves applied, or ``hand-written``
+with the writer, style and kind. Generated out-of-domain lines (classifier/junk.py) are ``none``.
 
 Splits hold out whole templates so the test figures measure generalization to unseen post
 shapes: in every family with three or more templates the last template only feeds ``test``, and
 about 15% of each phrase bank (never its first three entries) only appears in test records.
-``dev`` is a random tenth of the training templates' records (in-distribution).
+``dev`` is a random tenth of the training templates' records (in-distribution). Written posts
+are split by a hash of their comment thread (whole threads stay together) or of their text:
+about 15% test and 10% dev, which also serves as the held-out set the ensemble is calibrated on.
 
 Rebuild with ``python -m classifier.corpus`` (deterministic for a given seed).
 """
@@ -27,9 +31,16 @@ from pathlib import Path
 import yaml
 
 from .evasion import obfuscate
+from .junk import KINDS, junk_line
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SEEDS_PATH = DATA_DIR / "seeds.yaml"
+WRITTEN_DIR = DATA_DIR / "written"
+#: Generated out-of-domain none records (emoji, chatter, numbers, URLs, mentions, English, bytes).
+JUNK_RECORDS = 700
+#: Percent of written posts (by thread or text hash) held out for test, and for dev.
+WRITTEN_TEST_PCT = 15
+WRITTEN_DEV_PCT = 10
 SPLITS = ("train", "dev", "test")
 LABELS = ("none", "level1", "level2")
 #: Records per family before evasion variants: ads and negatives are roughly balanced overall.
@@ -55,6 +66,8 @@ class Record:
     generator: str
     template: str
     evasions: list[str] = field(default_factory=list)
+    writer: str = ""
+    kind: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -184,6 +197,20 @@ def generate(seed: int = 20240417, seeds: dict | None = None) -> list[Record]:
         add(Record(f"h-{number:05d}", hand["text"], hand["label"], hand["split"], hand.get("platform", "any"),
                    "hand-written", "hand-written", "hand-written", "hand-written"))
 
+    for post in read_written():
+        writer, style = str(post["writer"]), str(post["style"])
+        add(Record(f"w-{len(records):05d}", post["text"], post["label"], written_split(post),
+                   str(post.get("platform", "any")), style, "hand-written", f"written:{writer}",
+                   f"written:{writer}_{style}" + (f"#{post['thread']}" if post.get("thread") else ""),
+                   writer=writer, kind=str(post.get("kind", ""))))
+
+    junk_rng = random.Random(seed + 1)
+    for number in range(JUNK_RECORDS):
+        kind = KINDS[number % len(KINDS)]
+        split = "dev" if number % 10 == 0 else "train"  # the test split's junk is the content-gate test's seeded set
+        add(Record(f"j-{len(records):05d}", junk_line(junk_rng, kind), "none", split, "any", "junk",
+                   "generated", "junk", f"junk:{kind}"))
+
     for family in seeds["families"]:
         templates = family["templates"]
         quota = NEGATIVE_QUOTA if family["label"] == "none" else AD_QUOTA
@@ -210,6 +237,31 @@ def generate(seed: int = 20240417, seeds: dict | None = None) -> list[Record]:
                     add(Record(f"g-{len(records):05d}", variant, base.label, split, platform, base.style,
                                "generated", base.generator, base.template, moves))
     return records
+
+
+def written_split(post: dict) -> str:
+    """train / dev / test for a written post: a whole comment thread goes one way."""
+    key = f"thread:{post['writer']}:{post['thread']}" if post.get("thread") else post["text"]
+    bucket = zlib.crc32(key.encode("utf-8")) % 100
+    return "test" if bucket < WRITTEN_TEST_PCT else "dev" if bucket < WRITTEN_TEST_PCT + WRITTEN_DEV_PCT else "train"
+
+
+def read_written(directory: Path = WRITTEN_DIR) -> list[dict]:
+    """The individually written posts, file by file in name order; lines that do not parse are skipped."""
+    posts = []
+    for path in sorted(directory.glob("*.jsonl")):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    post = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a writer's file may end in a half-written line while it grows
+                if isinstance(post, dict) and isinstance(post.get("text"), str) and post["text"].strip() \
+                        and post.get("label") in LABELS:
+                    post.setdefault("writer", path.stem.split("_", 1)[0])
+                    post.setdefault("style", path.stem.split("_", 1)[-1])
+                    posts.append(post)
+    return posts
 
 
 def write_splits(records: Iterable[Record], out_dir: Path = DATA_DIR) -> dict[str, int]:
@@ -247,6 +299,7 @@ def diversity(records: list[Record], ngram: int = 3) -> dict:
         key = dedupe_key(r.text)
         grams.update(key[i:i + ngram] for i in range(len(key) - ngram + 1))
     top_template, top_count = templates.most_common(1)[0]
+    written = [r for r in records if r.writer]
     lengths = sorted(len(r.text) for r in records)
     return {
         "records": len(records),
@@ -258,6 +311,15 @@ def diversity(records: list[Record], ngram: int = 3) -> dict:
         "max_template_share": round(top_count / len(records), 4),
         "max_template": top_template,
         "hand_written": sum(r.source == "hand-written" for r in records),
+        "written": {
+            "total": len(written),
+            "by_style": dict(sorted(Counter(r.style for r in written).items())),
+            "by_style_label": {f"{s}/{label}": n for (s, label), n in sorted(Counter((r.style, r.label) for r in written).items())},
+            "by_writer": dict(sorted(Counter(r.writer for r in written).items())),
+            "by_kind": dict(sorted(Counter(r.kind for r in written).items())),
+            "splits": dict(Counter(r.split for r in written)),
+        },
+        "junk": sum(r.style == "junk" for r in records),
         "with_evasions": sum(bool(r.evasions) for r in records),
         "evasion_moves": dict(Counter(m for r in records for m in r.evasions)),
         "platforms": dict(Counter(r.platform for r in records)),

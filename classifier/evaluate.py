@@ -72,19 +72,28 @@ class Scores:
         }
 
 
-#: Record styles of warnings, notices and news (the corpus's ``style`` provenance field).
-WARNING_STYLES = frozenset({"notice", "news"})
+#: Record styles (the corpus's ``style``) and kinds (real-post sets' ``kind``) of warnings, notices and news.
+WARNING_STYLES = frozenset({"notice", "news", "warning"})
+#: Labels of records that are not scored: borderline calls, and posts quoted elsewhere (``exposed``).
+UNSCORED_LABELS = frozenset({"borderline"})
+
+
+def scored(record: dict) -> bool:
+    """Whether a labelled record counts: not borderline, not marked ``exposed``."""
+    return str(record.get("label", "")).strip().lower() not in UNSCORED_LABELS and not record.get("exposed")
 
 
 def subsets_of(record: dict) -> list[str]:
     """The report subsets a labelled record belongs to, read from its provenance fields when present."""
     names = []
-    if record.get("evasions"):
+    if record.get("evasions") or record.get("moves"):
         names.append("obfuscated")
-    if record.get("label") == "none" and record.get("style") in WARNING_STYLES:
+    if record.get("label") == "none" and (record.get("style") in WARNING_STYLES or record.get("kind") in WARNING_STYLES):
         names.append("warnings & news")
     if record.get("source") == "hand-written":
         names.append("hand-written")
+    if record.get("kind"):
+        names.append(f"kind: {record['kind']}")
     return names
 
 

@@ -1,4 +1,4 @@
-"""The transformers model behind the classifier: text canonicalization, tokenizer, loading, batched inference.
+"""The transformers model behind the classifier: tokenizer, loading, batched inference.
 
 The default model ships inside the package (classifier/model/, ``save_pretrained`` format) and is
 loaded with ``local_files_only``: nothing is fetched at run time. Inference sorts texts by length,
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
-import unicodedata
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,39 +16,20 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
-import opencc  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from . import DEFAULT_MODEL_DIR  # noqa: E402
+from .calibrate import Calibration, mix, softmax  # noqa: E402
+from .canonical import TRANSFORMER_CHARS, model_text  # noqa: E402
+from .ngram import NgramModel  # noqa: E402
+
 LABELS = ("none", "level1", "level2")
 MAX_LENGTH = 128
-#: Characters kept per text before tokenizing: CJK is about one token per character.
-MAX_CHARS = 400
-
-_T2S = opencc.OpenCC("t2s")
-_EXTRA_DIGITS = str.maketrans("⓿❶❷❸❹❺❻❼❽❾➀➁➂➃➄➅➆➇➈➊➋➌➍➎➏➐➑➒⓵⓶⓷⓸⓹⓺⓻⓼⓽〇", "0123456789123456789123456789123456789" + "0")
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))
-_CJK = r"[\u3400-\u9fff]"
-#: One separator (or a short run) between two Chinese characters: 停·息·挂·账, 征 信 修 复.
-_INNER_SEPARATOR = re.compile(rf"(?<={_CJK})[\s·*/丨|\-_~.。❤💰⭐•+]{{1,3}}(?={_CJK})")
 
 
 class ModelError(RuntimeError):
     """A model directory that cannot be loaded; the message names the path."""
-
-
-def model_text(text: str) -> str:
-    """The canonical form the model reads: NFKC, fancy digits, case, simplified script, joined separators.
-
-    Punctuation otherwise stays: quotes around a term are how warnings mention ads.
-    """
-    text = (text or "")[:MAX_CHARS].translate(_ZERO_WIDTH)
-    text = unicodedata.normalize("NFKC", text).translate(_EXTRA_DIGITS).casefold()
-    text = _T2S.convert(text).replace("帐", "账")
-    # Twice: a run like 停·息·挂 shares characters between neighbouring matches.
-    for _ in range(2):
-        text = _INNER_SEPARATOR.sub("", text)
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def set_threads(threads: int = 2) -> None:
@@ -63,7 +42,8 @@ def set_threads(threads: int = 2) -> None:
 class TextModel:
     """A loaded sequence classifier with its tokenizer; ``probabilities`` returns P(none, level1, level2)."""
 
-    def __init__(self, model, tokenizer, path: str, quantize: bool = True):
+    def __init__(self, model, tokenizer, path: str, quantize: bool = True, ngram: NgramModel | None = None,
+                 calibration: Calibration | None = None):
         self.path = path
         self.tokenizer = tokenizer
         self._encoder = _padding_encoder(tokenizer)
@@ -78,6 +58,8 @@ class TextModel:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         self.model = model
+        self.ngram = ngram
+        self.calibration = calibration or Calibration()
         self.name = "bundled" if Path(path).resolve() == DEFAULT_MODEL_DIR else Path(path).name
 
     @classmethod
@@ -98,21 +80,39 @@ class TextModel:
             )
         except (OSError, ValueError) as exc:
             raise ModelError(f"{path}: cannot load the model: {exc}") from exc
-        return cls(model, tokenizer, str(path), quantize=quantize)
+        return cls(model, tokenizer, str(path), quantize=quantize, ngram=NgramModel.load(path),
+                   calibration=Calibration.load(path))
 
     @torch.inference_mode()
-    def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> list[tuple[float, float, float]]:
-        """P(none), P(level1), P(level2) per text, in input order; texts are batched by length."""
-        canonical = [model_text(t) for t in texts]
+    def probabilities(self, texts: Sequence[str], batch_size: int = 64,
+                      canonical: bool = False) -> list[tuple[float, float, float]]:
+        """P(none), P(level1), P(level2) per text, in input order; ``canonical``: texts are ``model_text`` already.
+
+        With an n-gram model and calibration beside the weights, each model's logits are divided by
+        its temperature and the two distributions are mixed with the calibrated weight (more n-gram
+        for posts longer than the transformer reads).
+        """
+        views = list(texts) if canonical else [model_text(t) for t in texts]
+        if not views:
+            return []
+        probs = softmax(self.logits(views, batch_size) / self.calibration.transformer_temperature)
+        if self.ngram is not None:
+            ngram = softmax(self.ngram.logits(views, canonical=True) / self.calibration.ngram_temperature)
+            probs = mix(probs, ngram, self.calibration.ngram_weight, seen_share(views))
+        return [tuple(map(float, row)) for row in probs]
+
+    @torch.inference_mode()
+    def logits(self, canonical: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """The transformer's raw logits (LABELS order) of canonical texts (their first TRANSFORMER_CHARS),
+        batched by length."""
+        canonical = [text[:TRANSFORMER_CHARS] for text in canonical]
         order = sorted(range(len(canonical)), key=lambda i: len(canonical[i]))
-        out: list[tuple[float, float, float]] = [(1.0, 0.0, 0.0)] * len(canonical)
+        out = np.zeros((len(canonical), len(LABELS)), dtype=np.float32)
+        columns = [self.labels[name] for name in LABELS]
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
-            probs = torch.softmax(self.model(**self.encode([canonical[i] for i in chunk])).logits.float(), dim=-1)
-            for row, index in zip(probs.tolist(), chunk):
-                out[index] = tuple(row[self.labels[name]] for name in LABELS)
+            out[chunk] = self.model(**self.encode([canonical[i] for i in chunk])).logits.float().numpy()[:, columns]
         return out
-
 
     def encode(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """``input_ids`` and ``attention_mask`` of canonical texts, padded to the longest, cut at MAX_LENGTH."""
@@ -122,6 +122,11 @@ class TextModel:
         encodings = self._encoder.encode_batch(texts)
         return {"input_ids": torch.tensor([e.ids for e in encodings]),
                 "attention_mask": torch.tensor([e.attention_mask for e in encodings])}
+
+
+def seen_share(canonical: Sequence[str]) -> np.ndarray:
+    """Per canonical text, the share of it inside the transformer's MAX_LENGTH tokens (about one per character)."""
+    return np.array([min(1.0, MAX_LENGTH / max(1, len(text))) for text in canonical])
 
 
 def _padding_encoder(tokenizer):

@@ -6,18 +6,27 @@ level1 = the content lists a level-1 expression (专业反催收, 逾期铲单, 
 level2 = level-2 expressions (停息挂账, 延期定制, 负债上岸, 债务优化, 个性化分期, 代理退保,
 追讨投资损失) or unverified win-rate claims.
 
-Whether a post is actionable at all is mostly the model's call: news, police and regulator
-warnings use the very words ads use, and many ads avoid them. The lexicon nudges the model's
-log-odds (a hand-off next to guideline terms pushes up; warning cues without a hand-off and
-non-finance contexts push down; a post with nothing the lexicon knows needs a surer model), picks
-the tier when it has evidence, and supplies the reasons (impersonation cited by the authority
-impersonated: "level1: impersonates police").
+Three rules come first. The content gate: a text with no finance content (no finance lexicon term in
+any normalized view, no money vocabulary in the canonical text) is none, "no finance content",
+whatever a model says — emoji, chatter, numbers, URLs, mentions, other languages, noise.
+Promotional framing: a guideline expression (or a claim pattern) framed as an offer — a price, a
+guarantee, an offer to do it for the reader, "we / our team", a hand-off or contact — is actionable;
+the model may overrule that only where the text has warning, news, victim or official context
+(a reason says so). Impersonation needs the poster to speak as the authority: a story that sends
+readers to a law firm is level 2.
+
+Otherwise whether a post is actionable is the model's call: news, police and regulator warnings
+use the very words ads use, and many ads avoid them. The lexicon nudges the model's log-odds (a
+hand-off next to guideline terms pushes up; warning cues without a hand-off and non-finance
+contexts push down), picks the tier when it has evidence, and supplies the reasons (impersonation
+cited by the authority impersonated: "level1: impersonates police").
 Without a model, the lexicon-only score below is the baseline ``grayscan eval`` compares against.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from lexicon import ScanResult
@@ -35,6 +44,45 @@ _IMPERSONATION_REASON = {
     "insider": "level1: impersonates insiders (claims insider channels)",
     "financial_institution": "level1: impersonates financial institutions",
 }
+#: Money vocabulary of the canonical (simplified, case-folded) text. A text with none of it and no
+#: lexicon term is out of scope (emoji, chatter, bare numbers, URLs, mentions, other languages,
+#: noise): tier none, "no finance content", whatever a model would say about it.
+FINANCE_WORDS = re.compile(
+    "贷|债|欠|借|逾期|征信|信用|信贷|银行|保险|保单|保费|退保|理赔|还款|还钱|还清|催收|催款|分期|利息|息费|停息|免息|罚息"
+    "|本金|额度|账单|挂账|网贷|花呗|借呗|白条|上岸|协商|法务|律师|律所|法院|起诉|诉讼|执行|失信|投顾|投资|理财|股票|基金"
+    "|金融|财务|破产|卡数|退费|退款|维权|赔偿|追回|损失|收费|费用|手续费|服务费|佣金|保证金|转账|(?<![a-z])(?:iva|drp)(?![a-z])|[0-9]+万"
+    "|退[了回个款费保]|违约金|减免|不良记录|结清|付费|花钱|申诉|刑事|人寿|寿险|用卡|年费|[0-9]+%"
+)
+#: Lexicon categories that are finance content by themselves (they also match pinyin and homophones).
+FINANCE_CATEGORIES = ("level1_term", "level2_term", "impersonation", "claim", "loan_slang")
+#: Promotional framing around a guideline expression: a price, a guarantee, an offer to do it for the
+#: reader, or the poster's team. Contacts, hand-offs and win-rate claims count too (from the lexicon).
+PROMO_FRAMES = {
+    "price": re.compile(r"收费|费用|手续费|服务费|零费用|[0-9]+(?:元|块|千|k)|每条|一条|报价|价格|优惠|定金|先办后付|后付费"),
+    "guarantee": re.compile(r"保证|包过|包成功|包办|百分百|100%|成功率|确保|承诺|永不|不成功|必过|秒过|稳过|无损失"),
+    "offer": re.compile(r"帮你|帮您|为你|为您|替你|替您|给你(?:处理|办)|代办|可办|可以办|可做|能做|快速|当天|一对一"
+                        r"|免费咨询|在线|找我|联系我|私我|滴滴|戳我|扣1|名额|有需要|需要的(?:朋友|私|滴|找|联系)"),
+    "team": re.compile(r"我们|我司|本公司|本司|我公司|本团队|我这边|本机构|本所|工作室"),
+}
+#: A line this short that names a guideline service and asks nothing states it: an ad's slogan or title.
+STATEMENT_CHARS = 30
+_QUESTION = re.compile(r"[?？]|吗|呢|怎么|如何|是否|是不是|真的假的|靠谱|能不能|有没有|多少|哪")
+#: Critical or self-help stance (scam talk, reports, do-it-yourself): context the model may overrule framing with.
+_CRITICAL = re.compile(r"骗|坑|假的|举报|别信|莫信|不要信|别找|落网|判刑|活该|封了|拦不住|官方|自己(?:打|去|申请|办|谈)"
+                       r"|不用(?:找|给|花)|没有任何|根本没有|智商税")
+_ERASE = "消除|删除|清除|撤销|铲除|抹掉|洗掉|删掉|消掉|去掉"
+_RECORDS = "记录|数据|逾期|征信|黑名单|不良"
+#: General wordings of guideline claims that no fixed lexicon term covers (the paraphrase families of
+#: issue 10), read in the canonical text: (tier, what the post claims, pattern).
+CLAIM_PATTERNS = (
+    ("level1", "erases records", re.compile(
+        rf"(?:{_ERASE})[^,.;!?:。，！？]{{0,8}}?(?:{_RECORDS})|(?:{_RECORDS})[^,.;!?:。，！？]{{0,4}}(?:{_ERASE})")),
+    ("level1", "never sued or collected", re.compile(r"(?:永不|保证不|绝不|不会再)被?(?:起诉|催收|上门)|不起诉[,、 ]?不催收")),
+    ("level1", "connections in courts or regulators",
+     re.compile(r"(?:高院|法院|人行|人民银行|银保监|监管|公安)[^,.;!?:。，！？]{0,4}(?:关系|有人)")),
+    ("level2", "recovery-rate claim", re.compile(r"(?:退|追回|拿回|要回|返还|赔)[^,.;!?:。，！？0-9]{0,4}[0-9]{2,3}(?:\.[0-9])?%")),
+)
+_QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’']{2,24})[”\"」』’']")
 #: Log-odds nudges applied to the model's P(actionable); see the module docstring.
 NUDGES = {
     "terms_with_contact": 1.0,
@@ -44,8 +92,6 @@ NUDGES = {
     "warning_with_contact": -0.5,
     "non_finance": -1.5,
     "bank_official": -0.7,
-    # Nothing the lexicon knows (no term, hook, call to action or contact): the model must be surer.
-    "no_evidence": -1.0,
 }
 
 
@@ -65,6 +111,7 @@ class Evidence:
     impersonation: list[str]
     claims: list[str]
     hooks: list[str]
+    handoffs: list[str]
     signals: list[str]
     warnings: list[str]
     non_finance: list[str]
@@ -72,19 +119,22 @@ class Evidence:
     contact_types: list[str]
 
     @classmethod
-    def of(cls, scan: ScanResult) -> Evidence:
+    def of(cls, scan: ScanResult, canonical: str | None = None) -> Evidence:
+        """The evidence of one scan; with the canonical text, CLAIM_PATTERNS add level-1 and win-rate claims."""
         def terms(category: str, families: tuple[str, ...] | None = None) -> list[str]:
             return list(dict.fromkeys(
                 m.term for m in scan.matches if m.category == category and (families is None or m.family in families)
             ))
 
         legit = [m for m in scan.matches if m.category == "legit_context"]
+        patterns = [(level, claim) for level, claim, pattern in CLAIM_PATTERNS if canonical and pattern.search(canonical)]
         return cls(
-            level1=terms("level1_term"),
+            level1=terms("level1_term") + [claim for level, claim in patterns if level == "level1"],
             level2=terms("level2_term"),
             impersonation=list(dict.fromkeys(m.family for m in scan.matches if m.category == "impersonation")),
-            claims=terms("claim"),
+            claims=terms("claim") + [claim for level, claim in patterns if level == "level2"],
             hooks=terms("signal", ("hook",)),
+            handoffs=terms("signal", ("handoff",)),
             signals=terms("signal") + terms("loan_slang"),
             warnings=terms("warning_cue"),
             non_finance=list(dict.fromkeys(m.term for m in legit if m.family != "bank_official")),
@@ -96,37 +146,94 @@ class Evidence:
     def guideline_terms(self) -> bool:
         return bool(self.level1 or self.level2 or self.impersonation or self.claims)
 
-    def reasons(self) -> list[str]:
-        """The guideline criteria the lexicon evidence meets, level1 first."""
+    def reasons(self, impersonating: bool = True) -> list[str]:
+        """The guideline criteria the evidence meets, level1 first; ``impersonating=False``: the post only
+        refers readers to the authorities it names (a level-2 soft article), it does not speak as them."""
         reasons = [f"level1: {t}" for t in self.level1]
-        reasons += [_IMPERSONATION_REASON.get(f, f"level1: impersonation ({f})") for f in self.impersonation]
+        if impersonating:
+            reasons += [_IMPERSONATION_REASON.get(f, f"level1: impersonation ({f})") for f in self.impersonation]
         reasons += [f"level2: {t}" for t in self.level2]
+        if self.impersonation and not impersonating:
+            reasons.append(f"level2: steers readers to {', '.join(self.impersonation)} services")
         reasons += ["level2: win-rate promise"] if self.claims else []
         reasons += ["contact hand-off: " + ", ".join(self.contact_types)] if self.contact_types else []
         return reasons
 
 
-def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = None) -> Tiering:
-    """Tier one scanned text; ``probabilities`` = the model's P(none, level1, level2), or None for lexicon only."""
-    ev = Evidence.of(scan)
+def has_finance_content(scan: ScanResult, canonical: str) -> bool:
+    """Whether a text is about money at all: a finance lexicon term in any view, or money vocabulary."""
+    return any(m.category in FINANCE_CATEGORIES for m in scan.matches) or bool(FINANCE_WORDS.search(canonical))
+
+
+def promo_frames(ev: Evidence, canonical: str) -> list[str]:
+    """The promotional framing a text puts around its guideline expressions (empty: none)."""
+    frames = [name for name, pattern in PROMO_FRAMES.items() if pattern.search(canonical)]
+    frames += ["service statement"] if 0 < len(canonical) <= STATEMENT_CHARS and not _QUESTION.search(canonical) else []
+    frames += ["hand-off"] if ev.contact_types or ev.handoffs else []
+    frames += ["win-rate claim"] if ev.claims else []
+    return frames
+
+
+def overrule_context(ev: Evidence, canonical: str) -> list[str]:
+    """Warning, news, victim or official context: the only grounds on which the model may overrule framing.
+
+    Reports and warnings put the ads' words in quotes ("所谓“征信修复”"); an ad states them.
+    """
+    # A quote around (nearly) the whole post is the post itself, not a report quoting an ad.
+    segments = [q for q in _QUOTED.findall(canonical) if len(q) < 0.6 * len(canonical)]
+    quoted = [t for t in ev.level1 + ev.level2 + ev.claims if any(t in segment for segment in segments)]
+    quoted += [claim for _, claim, pattern in CLAIM_PATTERNS if any(pattern.search(segment) for segment in segments)]
+    context = [f"warning/news context: {', '.join(ev.warnings)}"] if ev.warnings else []
+    context += [f"quoted ad words: {', '.join(quoted)}"] if quoted else []
+    critical = _CRITICAL.search(canonical)
+    context += [f"critical stance: {critical.group(0)}"] if critical else []
+    context += [f"official channel: {', '.join(ev.bank_official)}"] if ev.bank_official else []
+    context += [f"non-finance context: {', '.join(ev.non_finance)}"] if ev.non_finance else []
+    return context
+
+
+def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = None, canonical: str | None = None) -> Tiering:
+    """Tier one scanned text; ``probabilities`` = the model's P(none, level1, level2), or None for lexicon only.
+
+    ``canonical`` (the text's ``model_text``) enables the content gate, the claim patterns and the framing
+    cues read in the text (without it only the lexicon's hand-offs and claims count as framing).
+    """
+    ev = Evidence.of(scan, canonical)
+    if canonical is not None and not has_finance_content(scan, canonical):
+        return Tiering("none", 0.0, ["no finance content"])
+    frames = promo_frames(ev, canonical or "") if ev.guideline_terms else []
     if probabilities is None:
         score = lexicon_score(ev)
         actionable = score >= THRESHOLD and ev.guideline_terms
     else:
         score = combined_score(ev, probabilities[1] + probabilities[2])
         actionable = score >= THRESHOLD
+    framing_reason = None
+    if frames and not actionable and probabilities is not None:
+        context = overrule_context(ev, canonical or "")
+        if context:
+            reasons = [f"model overrules promotional framing ({', '.join(frames)}): {'; '.join(context)} "
+                       f"(p none={probabilities[0]:.2f})"]
+            return Tiering("none", round(score, 4), reasons + _none_reasons(ev, probabilities))
+        # A guideline expression in promotional framing is actionable; the model alone cannot veto it.
+        actionable, score = True, max(score, THRESHOLD)
+        framing_reason = f"promotional framing: {', '.join(frames)}"
     score = round(score, 4)
     if not actionable:
         return Tiering("none", score, _none_reasons(ev, probabilities))
-    reasons = ev.reasons()
-    p1, p2 = (probabilities[1], probabilities[2]) if probabilities else (0.0, 0.0)
-    if ev.level1 or ev.impersonation:
+    p0, p1, p2 = probabilities if probabilities else (0.0, 0.0, 0.0)
+    # Naming a law firm or 法务 is not impersonating one: the poster must speak as it (an offer,
+    # a hand-off, "we") or read level-1 to the model; a story that steers readers to one is level 2.
+    impersonating = bool(ev.impersonation) and (
+        probabilities is None or p1 >= p2 or bool({"team", "offer", "hand-off"} & set(frames)))
+    if ev.level1 or impersonating:
         level = "level1"
-    elif ev.level2 or ev.claims:
-        # A legal-worker front that avoids the listed words still reads level1 to the model.
-        level = "level1" if p1 > 2 * p2 else "level2"
+    elif ev.level2 or ev.claims or ev.impersonation:
+        # A legal-worker front that avoids the listed words still reads level1 to a sure model.
+        level = "level1" if p1 > max(2 * p2, p0) else "level2"
     else:
         level = "level1" if p1 > p2 else "level2"
+    reasons = ev.reasons(impersonating) + ([framing_reason] if framing_reason else [])
     if not any(r.startswith(level) for r in reasons):
         reasons.insert(0, f"{level}: model ({'level-1 pattern' if level == 'level1' else 'debt/insurance rights-defense promotion'}, p={max(p1, p2):.2f})")
     return Tiering(level, score, reasons)
@@ -164,8 +271,6 @@ def combined_score(ev: Evidence, p_actionable: float) -> float:
         z += NUDGES["non_finance"]
     if ev.bank_official and not contact:
         z += NUDGES["bank_official"]
-    if not (ev.guideline_terms or ev.signals or ev.hooks or contact):
-        z += NUDGES["no_evidence"]
     return 1 / (1 + math.exp(-z))
 
 

@@ -67,11 +67,13 @@ def classify(input_path: str, output_path: str, fmt: str, lexicon_files: tuple[s
                       verb="classified", batch_size=BATCH)
 
 
-def _labelled_records(path: str, fmt: str) -> tuple[list[dict], list[str]]:
-    """Records with text and a valid label, and a message per unusable record."""
+def _labelled_records(path: str, fmt: str) -> tuple[list[dict], list[str], int]:
+    """Records with text and a valid label, a message per unusable record, and how many were not
+    scored on purpose (borderline or exposed)."""
+    from classifier.evaluate import scored
     from classifier.model import LABELS
 
-    records, problems = [], []
+    records, problems, unscored = [], [], 0
     try:
         source = open_input(path)
     except OSError as exc:
@@ -82,6 +84,9 @@ def _labelled_records(path: str, fmt: str) -> tuple[list[dict], list[str]]:
                 if record.error:
                     problems.append(f"line {record.line}: {record.error}")
                     continue
+                if not scored(record.data):
+                    unscored += 1
+                    continue
                 label = str(record.data.get("label", "")).strip().lower()
                 if label not in LABELS:
                     problems.append(f"line {record.line}: label {record.data.get('label')!r} is not one of {', '.join(LABELS)}")
@@ -89,7 +94,7 @@ def _labelled_records(path: str, fmt: str) -> tuple[list[dict], list[str]]:
                 records.append({**record.data, "text": record.data["text"], "label": label})
         except ValueError as exc:
             fail(str(exc))
-    return records, problems
+    return records, problems, unscored
 
 
 @click.command("eval")
@@ -105,8 +110,10 @@ def evaluate_command(data_path: str, fmt: str, lexicon_files: tuple[str, ...], m
     """Score the classifier on labelled records, next to the lexicon-only baseline.
 
     Prints precision, recall and F1 for actionable (level1 or level2 vs none), tier accuracy,
-    the share of none posts kept none, and a tier confusion matrix for both: tables when stdout
-    is a terminal, otherwise TSV with one (section, name, classifier, value) row per figure.
+    the share of none posts kept none, a breakdown by the records' provenance and ``kind``, and a
+    tier confusion matrix for both: tables when stdout is a terminal, otherwise TSV with one
+    (section, name, classifier, value) row per figure. Records labelled ``borderline`` or marked
+    ``exposed`` are not scored, so real-post sets (e.g. ../shared/eval/real_dev.jsonl) are read as they are.
 
     \b
     Example:
@@ -115,7 +122,9 @@ def evaluate_command(data_path: str, fmt: str, lexicon_files: tuple[str, ...], m
     from classifier.evaluate import evaluate
     from classifier.model import LABELS
 
-    records, problems = _labelled_records(data_path, fmt)
+    records, problems, unscored = _labelled_records(data_path, fmt)
+    if unscored:
+        console.print(f"not scored: {unscored} borderline or exposed records")
     for problem in problems[:10]:
         console.print(f"[yellow]skipped[/yellow] {problem}")
     if len(problems) > 10:
@@ -208,7 +217,7 @@ def _f1_and_none_kept(scores) -> str:
               "instead of training a small BERT from scratch.")
 @click.option("--extra", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Extra labelled JSONL (text + label), e.g. from `grayscan queue export-labels` (repeatable).")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (default 5 from scratch, 3 with --base).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (default 4 from scratch, 3 with --base).")
 @click.option("--seed", type=int, default=None, help="Random seed (default 20240417; runs are deterministic).")
 @click.option("--max-steps", type=click.IntRange(1), default=None, help="Stop after this many optimizer steps.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Train on a random subset of this many corpus records.")
@@ -216,9 +225,10 @@ def train(output: str, base: str | None, extra: tuple[str, ...], epochs: int | N
           max_steps: int | None, limit: int | None) -> None:
     """Train the classifier model on the bundled corpus (plus --extra records) into OUTPUT.
 
-    From scratch this builds a WordPiece tokenizer and a 3-layer, 256-wide BERT (about ten
-    minutes on 2 cores). Point grayscan at the result with `grayscan classify --model OUTPUT`,
-    or rebuild the bundled model with `grayscan train --output classifier/model`.
+    From scratch this builds a WordPiece tokenizer and a 2-layer, 128-wide BERT, then fits the
+    character n-gram model and the ensemble's calibration beside it (10-15 minutes on 2 cores).
+    Point grayscan at the result with `grayscan classify --model OUTPUT`, or rebuild the bundled
+    model with `grayscan train --output classifier/model`.
     """
     from classifier.train import TrainConfig, TrainingError
     from classifier.train import train as run_training
@@ -244,6 +254,7 @@ def train(output: str, base: str | None, extra: tuple[str, ...], epochs: int | N
             fail(str(exc))
     console.print(f"trained {report.steps} steps on {report.train_records} corpus + {report.extra_records} extra "
                   f"records in {report.seconds:.0f}s; model saved to {output}")
+    console.print("calibration: " + ", ".join(f"{k} {v}" for k, v in report.calibration.items()))
 
 
 COMMANDS = [classify, evaluate_command, train]
