@@ -90,6 +90,7 @@ class _Pattern:
     term: Term
     view: str  # "" (strict or skeleton) | "split" | "pinyin" | "initials"
     syllables: int = 0
+    primary: bool = True  # pinyin/initials: the key spells each character's first (usual) reading
 
 
 class _Automaton:
@@ -158,9 +159,9 @@ def _pinyin_keys(term: Term) -> tuple[list[tuple[str, _Pattern]], list[tuple[str
         if not MIN_SYLLABLES <= len(base) <= MAX_SYLLABLES or not all(is_han(c) for c in base):
             continue
         readings = [table.readings(c) for c in base]
-        for combo in itertools.islice(itertools.product(*readings), MAX_READINGS):
-            full.append(("".join(combo), _Pattern(term, "pinyin", len(base))))
-            initials.append(("".join(s[0] for s in combo), _Pattern(term, "initials", len(base))))
+        for n, combo in enumerate(itertools.islice(itertools.product(*readings), MAX_READINGS)):
+            full.append(("".join(combo), _Pattern(term, "pinyin", len(base), n == 0)))
+            initials.append(("".join(s[0] for s in combo), _Pattern(term, "initials", len(base), n == 0)))
     return full, initials
 
 
@@ -277,11 +278,17 @@ def _letter_windows(text: str, names: Sequence[tuple[int, int]] = ()) -> list[tu
 
 
 def _unambiguous(keyed: list[tuple[str, _Pattern]]) -> list[tuple[str, _Pattern]]:
-    """Drop initials keys shared by different terms: zxxf cannot say which one it means."""
+    """Drop initials keys shared by different terms: zxxf cannot say which one it means — unless only
+    one of them spells it with its characters' usual readings (a rare reading of another term's
+    character does not take a key away from the term everybody abbreviates that way)."""
     owners: dict[str, set[str]] = {}
+    usual: dict[str, set[str]] = {}
     for k, p in keyed:
         owners.setdefault(k, set()).add(p.term.canonical)
-    return [(k, p) for k, p in keyed if len(owners[k]) == 1]
+        if p.primary:
+            usual.setdefault(k, set()).add(p.term.canonical)
+    return [(k, p) for k, p in keyed
+            if len(owners[k]) == 1 or (len(usual.get(k, ())) == 1 and p.term.canonical in usual[k])]
 
 
 #: ASCII letters and digits: a hit edge next to one of these may sit inside a longer ASCII word.
