@@ -83,9 +83,13 @@ def test_policy_tiers_from_evidence_and_probabilities():
     # A warning the model half-believes stays none: warning cues without a hand-off pull it down.
     warned = tier(lex.scan(WARNING), (0.4, 0.3, 0.3))
     assert warned.tier == "none" and warned.reasons[0].startswith("warning context")
-    # An ad that avoids every listed word is still caught by the model, and tiered by it.
-    avoid = tier(lex.scan("我们的法务替你出面跟平台谈，只还六成就能结清，私我"), (0.05, 0.85, 0.1))
-    assert avoid.tier == "level1" and avoid.reasons[0].startswith("level1: model")
+    # An ad that avoids every listed word is still caught by the model; the tier is the guideline's reading:
+    # speaking as a legal team is impersonation (level 1), the model alone does not make a post level 1.
+    avoiding = "我们的法务替你出面跟平台谈，只还六成就能结清，私我"
+    avoid = tier(lex.scan(avoiding), (0.05, 0.85, 0.1), model_text(avoiding))
+    assert avoid.tier == "level1" and "level1: impersonates legal workers" in avoid.reasons
+    unlisted = "只还六成就能结清，私我"
+    assert tier(lex.scan(unlisted), (0.05, 0.85, 0.1), model_text(unlisted)).tier == "level2"
     # Lexicon only: the baseline still needs guideline terms.
     assert tier(lex.scan("今天天气真好"), None).tier == "none"
     assert tier(lex.scan(AD_L2), None).tier == "level2"
