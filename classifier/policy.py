@@ -70,6 +70,8 @@ _QUESTION = re.compile(r"[?？]|吗|呢|怎么|如何|是否|是不是|真的假
 #: Critical or self-help stance (scam talk, reports, do-it-yourself): context the model may overrule framing with.
 _CRITICAL = re.compile(r"骗|坑|假的|举报|别信|莫信|不要信|别找|落网|判刑|活该|封了|拦不住|官方|自己(?:打|去|申请|办|谈)"
                        r"|不用(?:找|给|花)|没有任何|根本没有|智商税")
+#: Hand-off wordings the lexicon's signal list does not hold: "点击客服头像", "看我主页", "打这个电话".
+HANDOFF = re.compile(r"点击?[^,.;!?:。，！？]{0,4}头像|看我?(?:的)?主页|主页(?:有|见|联系)|私我|滴滴我|戳我|打这个电话|扣1")
 #: Rights-defense talk: debts, refunds, recovery (what an agency's contact line is for).
 RIGHTS_DEFENSE = re.compile(r"维权|追回|挽回|追讨|退费|退款|退保|协商|上岸|债务|逾期|征信|停息|分期|减免")
 _ERASE = "消除|删除|清除|撤销|铲除|抹掉|洗掉|删掉|消掉|去掉"
@@ -83,10 +85,13 @@ CLAIM_PATTERNS = (
     ("level1", "repairs credit records", re.compile(
         r"(?:征信|黑户|(?:逾期|不良|信用)记录)[^,.;!?:。，！？]{0,5}(?:修复|洗白|白回来|恢复正常)"
         r"|修复[^,.;!?:。，！？]{0,3}(?:征信|记录)|(?:申诉|异议)修复")),
-    ("level1", "full premium refund", re.compile(r"(?:全额|全部)[^,.;!?:。，！？]{0,2}(?:保费|退保)|退全额保费")),
+    ("level1", "full premium refund", re.compile(
+        r"(?:全额|全部)[^,.;!?:。，！？]{0,2}(?:保费|退保)|退全额保费|(?:保险|保单|人寿|寿险)[^,.;!?:。，！？]{0,4}全额退")),
     ("level1", "connections in courts or regulators",
      re.compile(r"(?:高院|法院|人行|人民银行|银保监|监管|公安)[^,.;!?:。，！？]{0,4}(?:关系|有人)")),
     ("level2", "recovery-rate claim", re.compile(r"(?:退|追回|拿回|要回|返还|赔)[^,.;!?:。，！？0-9]{0,4}[0-9]{2,3}(?:\.[0-9])?%")),
+    ("level2", "discounted settlement", re.compile(r"[0-9.]+折(?:结清|还|清)|(?:只还|还)本金(?:就能|即可)?结清")),
+    ("level2", "handles any case", re.compile(r"(?<!自己)(?:都能|也能|照样能|通通都?能|统统都?能)(?:退|处理|办|上岸|结清)")),
     ("level2", "recovered or recoverable losses", re.compile(
         r"(?:已经?|成功|就能|都能|可以|能够?|帮[你您我]?)[^,.;!?:。，！？]{0,4}(?:追回|挽回|拿回|要回|追讨)"
         r"|(?:追|挽|拿|要|退)回来了|(?:追回|挽回|拿回|要回)(?:了|大部分|全部|[0-9]+)")),
@@ -143,10 +148,13 @@ class Evidence:
             ))
 
         legit = [m for m in scan.matches if m.category == "legit_context"]
-        # A personal number or account beside debt / refund / recovery talk is a rights-defense agency's hand-off.
+        # A hand-off (a personal number or account, "私我", "看主页") beside debt / refund / recovery talk is a
+        # rights-defense agency's.
         personal = any(c.type in ("wechat", "qq", "telegram") or c.value.startswith("+861") for c in scan.contacts)
-        agency = ["rights-defense service with a personal contact"] if (
-            personal and canonical and RIGHTS_DEFENSE.search(canonical)) else []
+        handoff = personal or any(m.family == "handoff" for m in scan.matches) or bool(
+            canonical and HANDOFF.search(canonical))
+        agency = ["rights-defense service with a hand-off"] if (
+            handoff and canonical and RIGHTS_DEFENSE.search(canonical)) else []
         patterns = [(level, claim) for level, claim, pattern in CLAIM_PATTERNS if canonical and pattern.search(canonical)
                     and not (claim in _LAWFUL_CONTEXT and _LAWFUL_CONTEXT[claim].search(canonical))]
         impersonation = [m.family for m in scan.matches if m.category == "impersonation"]
@@ -203,7 +211,7 @@ def solicits(ev: Evidence, canonical: str) -> bool:
     unquoted = _QUOTED.sub(" ", canonical)
     return bool(ev.contact_types or any(term in unquoted for term in ev.handoffs)
                 or any(pattern.search(unquoted) for level, _, pattern in CLAIM_PATTERNS if level == "level2")
-                or PROMO_FRAMES["offer"].search(unquoted))
+                or PROMO_FRAMES["offer"].search(unquoted) or HANDOFF.search(unquoted))
 
 
 def overrule_context(ev: Evidence, canonical: str) -> list[str]:
