@@ -62,7 +62,7 @@ PROMO_FRAMES = {
     "guarantee": re.compile(r"保证|包过|包成功|包办|百分百|100%|成功率|确保|承诺|永不|不成功|必过|秒过|稳过|无损失"),
     "offer": re.compile(r"帮你|帮您|为你|为您|替你|替您|给你(?:处理|办)|代办|可办|可以办|可做|能做|快速|当天|一对一"
                         r"|帮忙(?:协商|处理|办|申请|谈)|一条龙|免费咨询|在线|找我|联系我|私我|滴滴|戳我|扣1|名额|有需要|需要的(?:朋友|私|滴|找|联系)"),
-    "team": re.compile(r"我们|我司|本公司|本司|我公司|本团队|我这边|本机构|本所|工作室"),
+    "team": re.compile(r"我们|我司|本公司|本司|我公司|本团队|我这边|本机构|本所|工作室|(?:帮|替)客户|有[个位]客户"),
 }
 #: A line this short that names a guideline service and asks nothing states it: an ad's slogan or title.
 STATEMENT_CHARS = 30
@@ -72,8 +72,10 @@ _CRITICAL = re.compile(r"骗|坑|假的|举报|别信|莫信|不要信|别找|�
                        r"|不用(?:找|给|花)|没有任何|根本没有|智商税")
 #: Hand-off wordings the lexicon's signal list does not hold: "点击客服头像", "看我主页", "打这个电话".
 HANDOFF = re.compile(r"点击?[^,.;!?:。，！？]{0,4}头像|看我?(?:的)?主页|主页(?:有|见|联系)|私我|滴滴我|戳我|打这个电话|扣1")
+#: The poster speaks of its own clients ("帮客户处理退费", "有个客户用这招"): an agency's voice.
+CLIENTS = re.compile(r"(?:帮|替)客户|有[个位]客户|我们?的?客户")
 #: Rights-defense talk: debts, refunds, recovery (what an agency's contact line is for).
-RIGHTS_DEFENSE = re.compile(r"维权|追回|挽回|追讨|退费|退款|退保|协商|上岸|债务|逾期|征信|停息|分期|减免")
+RIGHTS_DEFENSE = re.compile(r"维权|追回|挽回|追讨|退费|退款|退保|协商|债务|停息|减免")
 _ERASE = "消除|删除|清除|撤销|铲除|抹掉|洗掉|删掉|消掉|去掉"
 _RECORDS = "记录|数据|逾期|征信|黑名单|不良"
 #: General wordings of guideline claims that no fixed lexicon term covers (the paraphrase families of
@@ -91,18 +93,27 @@ CLAIM_PATTERNS = (
      re.compile(r"(?:高院|法院|人行|人民银行|银保监|监管|公安)[^,.;!?:。，！？]{0,4}(?:关系|有人)")),
     ("level2", "recovery-rate claim", re.compile(r"(?:退|追回|拿回|要回|返还|赔)[^,.;!?:。，！？0-9]{0,4}[0-9]{2,3}(?:\.[0-9])?%")),
     ("level2", "discounted settlement", re.compile(r"[0-9.]+折(?:结清|还|清)|(?:只还|还)本金(?:就能|即可)?结清")),
-    ("level2", "handles any case", re.compile(r"(?<!自己)(?:都能|也能|照样能|通通都?能|统统都?能)(?:退|处理|办|上岸|结清)")),
+    ("level2", "handles any case", re.compile(
+        r"(?<!自己)(?:都能|也能|照样能|通通都?能|统统都?能)(?:退|处理|办|上岸|结清)|退[^,.;!?:。，！？]{0,6}(?:不是问题|没问题|不成问题)")),
+    ("level2", "fee after success", re.compile(
+        r"先[^,.;!?:。，！？]{1,4}后(?:付费|收费|付款)|(?:成功|追回|退回|到账|下来)后?再?(?:付费|收费|付款|结算)")),
     ("level2", "recovered or recoverable losses", re.compile(
-        r"(?:已经?|成功|就能|都能|可以|能够?|帮[你您我]?)[^,.;!?:。，！？]{0,4}(?:追回|挽回|拿回|要回|追讨)"
+        r"(?:已经?|成功|全额|全部|就能|都能|帮[你您我])[^,.;!?:。，！？]{0,4}(?:追回|挽回|拿回|要回|追讨)"
         r"|(?:追|挽|拿|要|退)回来了|(?:追回|挽回|拿回|要回)(?:了|大部分|全部|[0-9]+)")),
 )
 #: Warning cues that are a stance, not a report: a victim's or a critic's word, which soft articles use too.
 STANCE_CUES = frozenset({"被骗", "上当受骗", "声称", "套路", "陷阱", "坑"})
-_CLAUSE = re.compile(r"[,.;!?:。，；！？：]")
+#: Recovering scam losses is a service's name (追讨投资损失), not a victim speaking.
+_RECOVER_SCAM_LOSSES = re.compile(r"(?:追回|挽回|拿回|要回|追讨)被骗")
+_SENTENCE = re.compile(r"[。]")
 #: The poster speaks as a legal team without a listed title: "我们的法务", "我司律师", "本所法务部".
 SPEAKS_AS_LEGAL_TEAM = re.compile(r"(?:我们|我司|本所|我所|本公司|我公司|本团队|我方)(?:的|这边的?)?(?:专业)?(?:法务|律师|律所|法律团队)")
 #: Where a claim pattern describes a lawful right: a refund of the whole premium in the cooling-off period.
-_LAWFUL_CONTEXT = {"full premium refund": re.compile("犹豫期")}
+_LAWFUL_CONTEXT = {"full premium refund": re.compile("犹豫期"), "recovered or recoverable losses": re.compile("犹豫期")}
+#: Any quotation (bounded), for reading a post without what it quotes.
+_QUOTE_SPAN = re.compile(r"[“\"「『‘'][^“”\"「」『』‘’']{1,300}[”\"」』’']")
+#: A request to get in touch with the poster.
+_REQUEST = re.compile(r"找我|联系我|有需要的|需要的(?:朋友|私|滴|找|联系)|欢迎咨询|免费咨询")
 _QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’']{2,24})[”\"」』’']")
 #: Log-odds nudges applied to the model's P(actionable); see the module docstring.
 NUDGES = {
@@ -151,10 +162,10 @@ class Evidence:
         # A hand-off (a personal number or account, "私我", "看主页") beside debt / refund / recovery talk is a
         # rights-defense agency's.
         personal = any(c.type in ("wechat", "qq", "telegram") or c.value.startswith("+861") for c in scan.contacts)
-        handoff = personal or any(m.family == "handoff" for m in scan.matches) or bool(
-            canonical and HANDOFF.search(canonical))
-        agency = ["rights-defense service with a hand-off"] if (
-            handoff and canonical and RIGHTS_DEFENSE.search(canonical)) else []
+        handoff = personal or bool(canonical and HANDOFF.search(canonical))
+        rights_defense = bool(canonical and RIGHTS_DEFENSE.search(canonical))
+        agency = ["rights-defense service with a hand-off"] if handoff and rights_defense else []
+        agency += ["rights-defense agency speaking of its clients"] if rights_defense and CLIENTS.search(canonical) else []
         patterns = [(level, claim) for level, claim, pattern in CLAIM_PATTERNS if canonical and pattern.search(canonical)
                     and not (claim in _LAWFUL_CONTEXT and _LAWFUL_CONTEXT[claim].search(canonical))]
         impersonation = [m.family for m in scan.matches if m.category == "impersonation"]
@@ -206,12 +217,10 @@ def promo_frames(ev: Evidence, canonical: str) -> list[str]:
 
 
 def solicits(ev: Evidence, canonical: str) -> bool:
-    """Whether the post asks the reader to come to the poster: a contact or hand-off, an offer, or a
-    recovery claimed as done or doable (a testimonial's "got it back"); what it quotes does not count."""
-    unquoted = _QUOTED.sub(" ", canonical)
-    return bool(ev.contact_types or any(term in unquoted for term in ev.handoffs)
-                or any(pattern.search(unquoted) for level, _, pattern in CLAIM_PATTERNS if level == "level2")
-                or PROMO_FRAMES["offer"].search(unquoted) or HANDOFF.search(unquoted))
+    """Whether the post asks the reader to come to the poster: a contact, a hand-off ("看主页", "私我") or
+    a request to get in touch; what it quotes does not count (victims quote the offers they fell for)."""
+    unquoted = _QUOTE_SPAN.sub(" ", canonical)
+    return bool(ev.contact_types or HANDOFF.search(unquoted) or _REQUEST.search(unquoted))
 
 
 def overrule_context(ev: Evidence, canonical: str) -> list[str]:
@@ -222,13 +231,13 @@ def overrule_context(ev: Evidence, canonical: str) -> list[str]:
     soft articles attack the others and then sell their own service.
     """
     # A quote around (nearly) the whole post is the post itself, not a report quoting an ad; a quote that
-    # holds a clause is dialogue (a story's 「」 speech), not an ad's words held up for inspection.
-    segments = [q for q in _QUOTED.findall(canonical) if len(q) < 0.6 * len(canonical) and not _CLAUSE.search(q)]
+    # holds a full sentence is dialogue (a story's 「」 speech), not an ad's words held up for inspection.
+    segments = [q for q in _QUOTED.findall(canonical) if len(q) < 0.6 * len(canonical) and not _SENTENCE.search(q)]
     quoted = [t for t in ev.level1 + ev.level2 + ev.claims if any(t in segment for segment in segments)]
     quoted += [claim for _, claim, pattern in CLAIM_PATTERNS if any(pattern.search(segment) for segment in segments)]
     context = [f"warning/news context: {', '.join(ev.warnings)}"] if ev.warnings else []
     context += [f"quoted ad words: {', '.join(quoted)}"] if quoted else []
-    critical = None if solicits(ev, canonical) else _CRITICAL.search(canonical)
+    critical = None if solicits(ev, canonical) else _CRITICAL.search(_RECOVER_SCAM_LOSSES.sub("追回", canonical))
     context += [f"critical stance: {critical.group(0)}"] if critical else []
     context += [f"official channel: {', '.join(ev.bank_official)}"] if ev.bank_official else []
     context += [f"non-finance context: {', '.join(ev.non_finance)}"] if ev.non_finance else []
@@ -244,9 +253,11 @@ def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = No
     ev = Evidence.of(scan, canonical)
     if canonical is not None and not has_finance_content(scan, canonical):
         return Tiering("none", 0.0, ["no finance content"])
-    if canonical and ev.warnings and solicits(ev, canonical):
-        # A victim's or critic's word is no warning in a post that solicits (see overrule_context).
-        ev = replace(ev, warnings=[w for w in ev.warnings if w not in STANCE_CUES])
+    if canonical and ev.warnings and (solicits(ev, canonical) or _RECOVER_SCAM_LOSSES.search(canonical)):
+        # A victim's or critic's word is no warning in a post that solicits (see overrule_context), nor
+        # where "被骗" names what a service recovers ("追回被骗损失").
+        stance = STANCE_CUES if solicits(ev, canonical) else {"被骗"}
+        ev = replace(ev, warnings=[w for w in ev.warnings if w not in stance])
     frames = promo_frames(ev, canonical or "") if ev.guideline_terms else []
     if probabilities is None:
         score = lexicon_score(ev)
