@@ -30,7 +30,7 @@ _INNER_SEPARATOR = re.compile(rf"(?<={_CJK})[\s·*/丨|\-_~.。❤💰⭐•+]{{
 #: so a homophone is read back only next to the rest of its word (宝 alone stays 宝).
 HOMOPHONE_WORDS = (
     "征信", "信用卡", "信用", "修复", "退费", "退款", "退保", "保单", "保险", "保费", "催收", "逾期", "上岸", "停息",
-    "挂账", "债务", "负债", "贷款", "维权", "洗白", "铲单", "收费", "还款", "律师", "法务", "服务费", "协商", "分期",
+    "挂账", "债务", "负债", "贷款", "维权", "洗白", "铲单", "收费", "付费", "还款", "律师", "法务", "服务费", "协商", "分期",
 )
 #: Spellings that are ordinary words themselves (鞋商 shoe seller, 收废 scrap buying, 网袋 net bag, 马上按 …).
 _REAL_WORDS = frozenset({"正信", "鞋商", "收废", "分其", "上按", "产单", "发务", "宝单", "宝险", "手费"})
