@@ -12,13 +12,15 @@ whatever a model says — emoji, chatter, numbers, URLs, mentions, other languag
 Promotional framing: a guideline expression (or a claim pattern) framed as an offer — a price, a
 guarantee, an offer to do it for the reader, "we / our team", a hand-off or contact — is actionable;
 the model may overrule that only where the text has warning, news, victim or official context
-(a reason says so). Impersonation needs the poster to speak as the authority: a story that sends
-readers to a law firm is level 2.
+(a reason says so), and a victim's or critic's word does not overrule a post that solicits.
+Impersonation needs the poster to speak as the authority: a story that sends readers to a law firm
+is level 2. The tier is the guideline's list (level-1 terms and claim patterns, impersonation);
+the models find actionable posts but do not make one level 1 by themselves.
 
 Otherwise whether a post is actionable is the model's call: news, police and regulator warnings
 use the very words ads use, and many ads avoid them. The lexicon nudges the model's log-odds (a
 hand-off next to guideline terms pushes up; warning cues without a hand-off and non-finance
-contexts push down), picks the tier when it has evidence, and supplies the reasons (impersonation
+contexts push down), picks the tier, and supplies the reasons (impersonation
 cited by the authority impersonated: "level1: impersonates police").
 Without a model, the lexicon-only score below is the baseline ``grayscan eval`` compares against.
 """
