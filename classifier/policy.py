@@ -12,13 +12,15 @@ whatever a model says — emoji, chatter, numbers, URLs, mentions, other languag
 Promotional framing: a guideline expression (or a claim pattern) framed as an offer — a price, a
 guarantee, an offer to do it for the reader, "we / our team", a hand-off or contact — is actionable;
 the model may overrule that only where the text has warning, news, victim or official context
-(a reason says so). Impersonation needs the poster to speak as the authority: a story that sends
-readers to a law firm is level 2.
+(a reason says so), and a victim's or critic's word does not overrule a post that solicits.
+Impersonation needs the poster to speak as the authority: a story that sends readers to a law firm
+is level 2. The tier is the guideline's list (level-1 terms and claim patterns, impersonation);
+the models find actionable posts but do not make one level 1 by themselves.
 
 Otherwise whether a post is actionable is the model's call: news, police and regulator warnings
 use the very words ads use, and many ads avoid them. The lexicon nudges the model's log-odds (a
 hand-off next to guideline terms pushes up; warning cues without a hand-off and non-finance
-contexts push down), picks the tier when it has evidence, and supplies the reasons (impersonation
+contexts push down), picks the tier, and supplies the reasons (impersonation
 cited by the authority impersonated: "level1: impersonates police").
 Without a model, the lexicon-only score below is the baseline ``grayscan eval`` compares against.
 """
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lexicon import ScanResult
 
@@ -61,8 +63,8 @@ PROMO_FRAMES = {
     "price": re.compile(r"收费|费用|手续费|服务费|零费用|[0-9]+(?:元|块|千|k)|每条|一条|报价|价格|优惠|定金|先办后付|后付费"),
     "guarantee": re.compile(r"保证|包过|包成功|包办|百分百|100%|成功率|确保|承诺|永不|不成功|必过|秒过|稳过|无损失"),
     "offer": re.compile(r"帮你|帮您|为你|为您|替你|替您|给你(?:处理|办)|代办|可办|可以办|可做|能做|快速|当天|一对一"
-                        r"|免费咨询|在线|找我|联系我|私我|滴滴|戳我|扣1|名额|有需要|需要的(?:朋友|私|滴|找|联系)"),
-    "team": re.compile(r"我们|我司|本公司|本司|我公司|本团队|我这边|本机构|本所|工作室"),
+                        r"|帮忙(?:协商|处理|办|申请|谈)|一条龙|免费咨询|在线|找我|联系我|私我|滴滴|戳我|扣1|名额|有需要|需要的(?:朋友|私|滴|找|联系)"),
+    "team": re.compile(r"我们|我司|本公司|本司|我公司|本团队|我这边|本机构|本所|工作室|(?:帮|替)客户|有[个位]客户"),
 }
 #: A line this short that names a guideline service and asks nothing states it: an ad's slogan or title.
 STATEMENT_CHARS = 30
@@ -70,6 +72,12 @@ _QUESTION = re.compile(r"[?？]|吗|呢|怎么|如何|是否|是不是|真的假
 #: Critical or self-help stance (scam talk, reports, do-it-yourself): context the model may overrule framing with.
 _CRITICAL = re.compile(r"骗|坑|假的|举报|别信|莫信|不要信|别找|落网|判刑|活该|封了|拦不住|官方|自己(?:打|去|申请|办|谈)"
                        r"|不用(?:找|给|花)|没有任何|根本没有|智商税")
+#: Hand-off wordings the lexicon's signal list does not hold: "点击客服头像", "看我主页", "打这个电话".
+HANDOFF = re.compile(r"点击?[^,.;!?:。，！？]{0,4}头像|看我?(?:的)?主页|主页(?:有|见|联系)|私我|滴滴我|戳我|打这个电话|扣1")
+#: The poster speaks of its own clients ("帮客户处理退费", "有个客户用这招"): an agency's voice.
+CLIENTS = re.compile(r"(?:帮|替)客户|有[个位]客户|我们?的?客户")
+#: Rights-defense talk: debts, refunds, recovery (what an agency's contact line is for).
+RIGHTS_DEFENSE = re.compile(r"维权|追回|挽回|追讨|退费|退款|退保|协商|债务|停息|减免")
 _ERASE = "消除|删除|清除|撤销|铲除|抹掉|洗掉|删掉|消掉|去掉"
 _RECORDS = "记录|数据|逾期|征信|黑名单|不良"
 #: General wordings of guideline claims that no fixed lexicon term covers (the paraphrase families of
@@ -78,10 +86,36 @@ CLAIM_PATTERNS = (
     ("level1", "erases records", re.compile(
         rf"(?:{_ERASE})[^,.;!?:。，！？]{{0,8}}?(?:{_RECORDS})|(?:{_RECORDS})[^,.;!?:。，！？]{{0,4}}(?:{_ERASE})")),
     ("level1", "never sued or collected", re.compile(r"(?:永不|保证不|绝不|不会再)被?(?:起诉|催收|上门)|不起诉[,、 ]?不催收")),
+    ("level1", "repairs credit records", re.compile(
+        r"(?:征信|黑户|(?:逾期|不良|信用)记录)[^,.;!?:。，！？]{0,5}(?:修复|洗白|白回来|恢复正常)"
+        r"|修复[^,.;!?:。，！？]{0,3}(?:征信|记录)|(?:申诉|异议)修复")),
+    ("level1", "full premium refund", re.compile(
+        r"(?:全额|全部)[^,.;!?:。，！？]{0,2}(?:保费|退保)|退全额保费|(?:保险|保单|人寿|寿险)[^,.;!?:。，！？]{0,4}全额退")),
     ("level1", "connections in courts or regulators",
      re.compile(r"(?:高院|法院|人行|人民银行|银保监|监管|公安)[^,.;!?:。，！？]{0,4}(?:关系|有人)")),
     ("level2", "recovery-rate claim", re.compile(r"(?:退|追回|拿回|要回|返还|赔)[^,.;!?:。，！？0-9]{0,4}[0-9]{2,3}(?:\.[0-9])?%")),
+    ("level2", "discounted settlement", re.compile(r"[0-9.]+折(?:结清|还|清)|(?:只还|还)本金(?:就能|即可)?结清")),
+    ("level2", "handles any case", re.compile(
+        r"(?<!自己)(?:都能|也能|照样能|通通都?能|统统都?能)(?:退|处理|办|上岸|结清)|退[^,.;!?:。，！？]{0,6}(?:不是问题|没问题|不成问题)")),
+    ("level2", "fee after success", re.compile(
+        r"先[^,.;!?:。，！？]{1,4}后(?:付费|收费|付款)|(?:成功|追回|退回|到账|下来)后?再?(?:付费|收费|付款|结算)")),
+    ("level2", "recovered or recoverable losses", re.compile(
+        r"(?:已经?|成功|全额|全部|就能|都能|帮[你您我])[^,.;!?:。，！？]{0,4}(?:追回|挽回|拿回|要回|追讨)"
+        r"|(?:追|挽|拿|要|退)回来了|(?:追回|挽回|拿回|要回)(?:了|大部分|全部|[0-9]+)")),
 )
+#: Warning cues that are a stance, not a report: a victim's or a critic's word, which soft articles use too.
+STANCE_CUES = frozenset({"被骗", "上当受骗", "声称", "套路", "陷阱", "坑"})
+#: Recovering scam losses is a service's name (追讨投资损失), not a victim speaking.
+_RECOVER_SCAM_LOSSES = re.compile(r"(?:追回|挽回|拿回|要回|追讨)被骗")
+_SENTENCE = re.compile(r"[。]")
+#: The poster speaks as a legal team without a listed title: "我们的法务", "我司律师", "本所法务部".
+SPEAKS_AS_LEGAL_TEAM = re.compile(r"(?:我们|我司|本所|我所|本公司|我公司|本团队|我方)(?:的|这边的?)?(?:专业)?(?:法务|律师|律所|法律团队)")
+#: Where a claim pattern describes a lawful right: a refund of the whole premium in the cooling-off period.
+_LAWFUL_CONTEXT = {"full premium refund": re.compile("犹豫期"), "recovered or recoverable losses": re.compile("犹豫期")}
+#: Any quotation (bounded), for reading a post without what it quotes.
+_QUOTE_SPAN = re.compile(r"[“\"「『‘'][^“”\"「」『』‘’']{1,300}[”\"」』’']")
+#: A request to get in touch with the poster.
+_REQUEST = re.compile(r"找我|联系我|有需要的|需要的(?:朋友|私|滴|找|联系)|欢迎咨询|免费咨询")
 _QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’']{2,24})[”\"」』’']")
 #: Log-odds nudges applied to the model's P(actionable); see the module docstring.
 NUDGES = {
@@ -127,11 +161,21 @@ class Evidence:
             ))
 
         legit = [m for m in scan.matches if m.category == "legit_context"]
-        patterns = [(level, claim) for level, claim, pattern in CLAIM_PATTERNS if canonical and pattern.search(canonical)]
+        # A hand-off (a personal number or account, "私我", "看主页") beside debt / refund / recovery talk is a
+        # rights-defense agency's.
+        personal = any(c.type in ("wechat", "qq", "telegram") or c.value.startswith("+861") for c in scan.contacts)
+        handoff = personal or bool(canonical and HANDOFF.search(canonical))
+        rights_defense = bool(canonical and RIGHTS_DEFENSE.search(canonical))
+        agency = ["rights-defense service with a hand-off"] if handoff and rights_defense else []
+        agency += ["rights-defense agency speaking of its clients"] if rights_defense and CLIENTS.search(canonical) else []
+        patterns = [(level, claim) for level, claim, pattern in CLAIM_PATTERNS if canonical and pattern.search(canonical)
+                    and not (claim in _LAWFUL_CONTEXT and _LAWFUL_CONTEXT[claim].search(canonical))]
+        impersonation = [m.family for m in scan.matches if m.category == "impersonation"]
+        impersonation += ["legal_worker"] if canonical and SPEAKS_AS_LEGAL_TEAM.search(canonical) else []
         return cls(
             level1=terms("level1_term") + [claim for level, claim in patterns if level == "level1"],
-            level2=terms("level2_term"),
-            impersonation=list(dict.fromkeys(m.family for m in scan.matches if m.category == "impersonation")),
+            level2=terms("level2_term") + agency,
+            impersonation=list(dict.fromkeys(impersonation)),
             claims=terms("claim") + [claim for level, claim in patterns if level == "level2"],
             hooks=terms("signal", ("hook",)),
             handoffs=terms("signal", ("handoff",)),
@@ -174,18 +218,28 @@ def promo_frames(ev: Evidence, canonical: str) -> list[str]:
     return frames
 
 
+def solicits(ev: Evidence, canonical: str) -> bool:
+    """Whether the post asks the reader to come to the poster: a contact, a hand-off ("看主页", "私我") or
+    a request to get in touch; what it quotes does not count (victims quote the offers they fell for)."""
+    unquoted = _QUOTE_SPAN.sub(" ", canonical)
+    return bool(ev.contact_types or HANDOFF.search(unquoted) or _REQUEST.search(unquoted))
+
+
 def overrule_context(ev: Evidence, canonical: str) -> list[str]:
     """Warning, news, victim or official context: the only grounds on which the model may overrule framing.
 
-    Reports and warnings put the ads' words in quotes ("所谓“征信修复”"); an ad states them.
+    Reports and warnings put the ads' words in quotes ("所谓“征信修复”"); an ad states them. Victim and
+    critical stance ("被骗", "声称", "坑") do not overrule a post that also solicits: testimonials and
+    soft articles attack the others and then sell their own service.
     """
-    # A quote around (nearly) the whole post is the post itself, not a report quoting an ad.
-    segments = [q for q in _QUOTED.findall(canonical) if len(q) < 0.6 * len(canonical)]
+    # A quote around (nearly) the whole post is the post itself, not a report quoting an ad; a quote that
+    # holds a full sentence is dialogue (a story's 「」 speech), not an ad's words held up for inspection.
+    segments = [q for q in _QUOTED.findall(canonical) if len(q) < 0.6 * len(canonical) and not _SENTENCE.search(q)]
     quoted = [t for t in ev.level1 + ev.level2 + ev.claims if any(t in segment for segment in segments)]
     quoted += [claim for _, claim, pattern in CLAIM_PATTERNS if any(pattern.search(segment) for segment in segments)]
     context = [f"warning/news context: {', '.join(ev.warnings)}"] if ev.warnings else []
     context += [f"quoted ad words: {', '.join(quoted)}"] if quoted else []
-    critical = _CRITICAL.search(canonical)
+    critical = None if solicits(ev, canonical) else _CRITICAL.search(_RECOVER_SCAM_LOSSES.sub("追回", canonical))
     context += [f"critical stance: {critical.group(0)}"] if critical else []
     context += [f"official channel: {', '.join(ev.bank_official)}"] if ev.bank_official else []
     context += [f"non-finance context: {', '.join(ev.non_finance)}"] if ev.non_finance else []
@@ -201,6 +255,11 @@ def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = No
     ev = Evidence.of(scan, canonical)
     if canonical is not None and not has_finance_content(scan, canonical):
         return Tiering("none", 0.0, ["no finance content"])
+    if canonical and ev.warnings and (solicits(ev, canonical) or _RECOVER_SCAM_LOSSES.search(canonical)):
+        # A victim's or critic's word is no warning in a post that solicits (see overrule_context), nor
+        # where "被骗" names what a service recovers ("追回被骗损失").
+        stance = STANCE_CUES if solicits(ev, canonical) else {"被骗"}
+        ev = replace(ev, warnings=[w for w in ev.warnings if w not in stance])
     frames = promo_frames(ev, canonical or "") if ev.guideline_terms else []
     if probabilities is None:
         score = lexicon_score(ev)
@@ -225,14 +284,10 @@ def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = No
     # Naming a law firm or 法务 is not impersonating one: the poster must speak as it (an offer,
     # a hand-off, "we") or read level-1 to the model; a story that steers readers to one is level 2.
     impersonating = bool(ev.impersonation) and (
-        probabilities is None or p1 >= p2 or bool({"team", "offer", "hand-off"} & set(frames)))
-    if ev.level1 or impersonating:
-        level = "level1"
-    elif ev.level2 or ev.claims or ev.impersonation:
-        # A legal-worker front that avoids the listed words still reads level1 to a sure model.
-        level = "level1" if p1 > max(2 * p2, p0) else "level2"
-    else:
-        level = "level1" if p1 > p2 else "level2"
+        probabilities is None or bool({"team", "offer", "hand-off"} & set(frames)))
+    # Level 1 is the guideline's list: a level-1 expression (a listed term or a claim pattern) or
+    # impersonation. The model finds the posts; it does not make one level 1 by itself.
+    level = "level1" if ev.level1 or impersonating else "level2"
     reasons = ev.reasons(impersonating) + ([framing_reason] if framing_reason else [])
     if not any(r.startswith(level) for r in reasons):
         reasons.insert(0, f"{level}: model ({'level-1 pattern' if level == 'level1' else 'debt/insurance rights-defense promotion'}, p={max(p1, p2):.2f})")

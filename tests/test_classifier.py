@@ -83,9 +83,13 @@ def test_policy_tiers_from_evidence_and_probabilities():
     # A warning the model half-believes stays none: warning cues without a hand-off pull it down.
     warned = tier(lex.scan(WARNING), (0.4, 0.3, 0.3))
     assert warned.tier == "none" and warned.reasons[0].startswith("warning context")
-    # An ad that avoids every listed word is still caught by the model, and tiered by it.
-    avoid = tier(lex.scan("我们的法务替你出面跟平台谈，只还六成就能结清，私我"), (0.05, 0.85, 0.1))
-    assert avoid.tier == "level1" and avoid.reasons[0].startswith("level1: model")
+    # An ad that avoids every listed word is still caught by the model; the tier is the guideline's reading:
+    # speaking as a legal team is impersonation (level 1), the model alone does not make a post level 1.
+    avoiding = "我们的法务替你出面跟平台谈，只还六成就能结清，私我"
+    avoid = tier(lex.scan(avoiding), (0.05, 0.85, 0.1), model_text(avoiding))
+    assert avoid.tier == "level1" and "level1: impersonates legal workers" in avoid.reasons
+    unlisted = "只还六成就能结清，私我"
+    assert tier(lex.scan(unlisted), (0.05, 0.85, 0.1), model_text(unlisted)).tier == "level2"
     # Lexicon only: the baseline still needs guideline terms.
     assert tier(lex.scan("今天天气真好"), None).tier == "none"
     assert tier(lex.scan(AD_L2), None).tier == "level2"
@@ -301,3 +305,33 @@ def test_written_posts_join_the_corpus_with_provenance_and_whole_threads(corpus)
     assert threads and all(len(splits) == 1 for splits in threads.values())
     junk = [r for split in SPLITS for r in corpus[split] if r["style"] == "junk"]
     assert len(junk) > 400 and {r["label"] for r in junk} == {"none"}
+
+
+def test_solicitation_keeps_framing_against_a_victims_word_but_quoted_offers_do_not_solicit():
+    lex = Lexicon.load()
+    unsure = (0.7, 0.1, 0.2)
+    # A testimonial that says 被骗 and then hands off is still an ad; a victim quoting the offer is not.
+    pitch = "我也被骗过，后来找对了团队，停息挂账办下来了，有需要的看我主页"
+    result = tier(lex.scan(pitch), unsure, model_text(pitch))
+    assert result.tier == "level2" and not any("overrules" in r for r in result.reasons), result
+    quoted = "我差点被骗：对方说“我们帮你停息挂账，有需要的看我主页”，要先交五千定金"
+    result = tier(lex.scan(quoted), unsure, model_text(quoted))
+    assert result.tier == "none" and "overrules" in result.reasons[0], result
+
+
+def test_agency_cues_and_result_claims_need_rights_defense_talk():
+    lex = Lexicon.load()
+    unsure = (0.7, 0.1, 0.2)
+    for text in ("上个月帮客户处理退费，材料齐了半个月就下来了", "保险退费联系 13912345678",
+                 "投顾会员费3折结清，先退后付费"):
+        result = tier(lex.scan(text), unsure, model_text(text))
+        assert result.tier == "level2", (text, result)
+    # The same hand-off without rights-defense talk is no agency's: 考研上岸 with a WeChat stays none.
+    caption = "考研上岸了，资料加V：kaoyan2027"
+    assert tier(lex.scan(caption), unsure, model_text(caption)).tier == "none"
+
+
+def test_model_text_reads_homophone_spellings_of_finance_words_back():
+    assert model_text("芯用卡腿费，葆单退不了") == "信用卡退费,保单退不了"
+    # Whole words only: a homophone alone, or an ordinary word made of homophones, stays.
+    assert model_text("宝宝按时睡觉，收废品") == "宝宝按时睡觉,收废品"
