@@ -203,13 +203,14 @@ class Replica:
         self.posts = list(posts)
         self.faults = dict(faults or {})  # keyword -> throttle | captcha | malformed | throttle:N | broken:PAGE
         self.fault_hits: Counter[str] = Counter()
-        # Faults of a flaky network, counted over every API answer: every Nth is the platform's rate-limit
-        # answer, every Mth is cut in half (a truncated body), every Kth connection drops halfway through
-        # the body. 0 switches one off.
+        # Faults of a flaky network, counted per platform over its API answers (so every platform meets
+        # them, however crawls interleave): every Nth is the platform's rate-limit answer, every Mth is cut
+        # in half (a truncated body), every Kth connection drops halfway through the body. 0 switches one off.
         self.truncate_every = truncate_every
         self.throttle_every = throttle_every
         self.drop_every = drop_every
         self.answered = 0
+        self.answered_by_platform: Counter[str] = Counter()
         self._counting = threading.Lock()
         self.healed = False  # set True to make "broken" pages answer again
         self.page_signers = page_signers  # False: the pages no longer expose their signing functions
@@ -264,7 +265,8 @@ class Replica:
         platform = route.__name__.split("_")[0].replace("bili", "bilibili")
         with self._counting:
             self.answered += 1
-            count = self.answered
+            self.answered_by_platform[platform] += 1
+            count = self.answered_by_platform[platform]
         if platform in THROTTLED and self.throttle_every and count % self.throttle_every == 0:
             return THROTTLED[platform]()
         try:
