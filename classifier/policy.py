@@ -225,12 +225,13 @@ def solicits(ev: Evidence, canonical: str) -> bool:
     return bool(ev.contact_types or HANDOFF.search(unquoted) or _REQUEST.search(unquoted))
 
 
-def overrule_context(ev: Evidence, canonical: str) -> list[str]:
+def overrule_context(ev: Evidence, canonical: str, asks: bool) -> list[str]:
     """Warning, news, victim or official context: the only grounds on which the model may overrule framing.
 
     Reports and warnings put the ads' words in quotes ("所谓“征信修复”"); an ad states them. Victim and
     critical stance ("被骗", "声称", "坑") do not overrule a post that also solicits: testimonials and
-    soft articles attack the others and then sell their own service.
+    soft articles attack the others and then sell their own service. ``asks``: whether the post
+    solicits (``solicits``).
     """
     # A quote around (nearly) the whole post is the post itself, not a report quoting an ad; a quote that
     # holds a full sentence is dialogue (a story's 「」 speech), not an ad's words held up for inspection.
@@ -239,7 +240,7 @@ def overrule_context(ev: Evidence, canonical: str) -> list[str]:
     quoted += [claim for _, claim, pattern in CLAIM_PATTERNS if any(pattern.search(segment) for segment in segments)]
     context = [f"warning/news context: {', '.join(ev.warnings)}"] if ev.warnings else []
     context += [f"quoted ad words: {', '.join(quoted)}"] if quoted else []
-    critical = None if solicits(ev, canonical) else _CRITICAL.search(_RECOVER_SCAM_LOSSES.sub("追回", canonical))
+    critical = None if asks else _CRITICAL.search(_RECOVER_SCAM_LOSSES.sub("追回", canonical))
     context += [f"critical stance: {critical.group(0)}"] if critical else []
     context += [f"official channel: {', '.join(ev.bank_official)}"] if ev.bank_official else []
     context += [f"non-finance context: {', '.join(ev.non_finance)}"] if ev.non_finance else []
@@ -252,13 +253,14 @@ def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = No
     ``canonical`` (the text's ``model_text``) enables the content gate, the claim patterns and the framing
     cues read in the text (without it only the lexicon's hand-offs and claims count as framing).
     """
-    ev = Evidence.of(scan, canonical)
     if canonical is not None and not has_finance_content(scan, canonical):
         return Tiering("none", 0.0, ["no finance content"])
-    if canonical and ev.warnings and (solicits(ev, canonical) or _RECOVER_SCAM_LOSSES.search(canonical)):
+    ev = Evidence.of(scan, canonical)
+    asks = bool(canonical) and solicits(ev, canonical)  # reads contacts and text only: warnings may change below
+    if canonical and ev.warnings and (asks or _RECOVER_SCAM_LOSSES.search(canonical)):
         # A victim's or critic's word is no warning in a post that solicits (see overrule_context), nor
         # where "被骗" names what a service recovers ("追回被骗损失").
-        stance = STANCE_CUES if solicits(ev, canonical) else {"被骗"}
+        stance = STANCE_CUES if asks else {"被骗"}
         ev = replace(ev, warnings=[w for w in ev.warnings if w not in stance])
     frames = promo_frames(ev, canonical or "") if ev.guideline_terms else []
     if probabilities is None:
@@ -269,7 +271,7 @@ def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = No
         actionable = score >= THRESHOLD
     framing_reason = None
     if frames and not actionable and probabilities is not None:
-        context = overrule_context(ev, canonical or "")
+        context = overrule_context(ev, canonical or "", asks)
         if context:
             reasons = [f"model overrules promotional framing ({', '.join(frames)}): {'; '.join(context)} "
                        f"(p none={probabilities[0]:.2f})"]
@@ -280,7 +282,7 @@ def tier(scan: ScanResult, probabilities: tuple[float, float, float] | None = No
     score = round(score, 4)
     if not actionable:
         return Tiering("none", score, _none_reasons(ev, probabilities))
-    p0, p1, p2 = probabilities if probabilities else (0.0, 0.0, 0.0)
+    _, p1, p2 = probabilities if probabilities else (0.0, 0.0, 0.0)
     # Naming a law firm or 法务 is not impersonating one: the poster must speak as it (an offer,
     # a hand-off, "we") or read level-1 to the model; a story that steers readers to one is level 2.
     impersonating = bool(ev.impersonation) and (

@@ -50,6 +50,11 @@ class WorkerResult:
     def pushed(self) -> int:
         return int(self.stats.get("frontier/pushed_items", 0))
 
+    @property
+    def lost(self) -> int:
+        """Requests given up after every retry (a worker keeps no job state: they are not re-queued)."""
+        return int(self.stats.get("grayscan/lost", 0))
+
 
 def push(frontier_url: str, platform: str, args: JobArgs, *, keywords: list[str] = (), creators: list[str] = (),
          posts: list[str] = ()) -> int:

@@ -9,18 +9,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.console import Group
 from rich.table import Table
 
-from .options import console, fail, lexicon_option
+from .options import console, fail, lexicon_option, model_option
 from .output import emit, resolve_format
 from .records import FORMATS, open_input, read_records, transform_records
 
 #: Records classified per model call in ``classify``.
 BATCH = 64
-
-model_option = click.option(
-    "--model", "model_path", default=None, type=click.Path(exists=True, file_okay=False),
-    help="Model directory (save_pretrained format); default: the model bundled with grayscan.",
-)
-
 
 def _progress() -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

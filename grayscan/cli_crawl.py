@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .exitcodes import Exit
-from .options import PLATFORM, SPIDER, console, db_option, fail, lexicon_option
+from .options import PLATFORM, SPIDER, console, db_option, fail, lexicon_only_option, lexicon_option, model_option
 
 #: Exit status per crawl outcome (crawler.run.CrawlResult.outcome).
 OUTCOME_EXIT = {"complete": Exit.OK, "failed_records": Exit.FAILED_RECORDS, "losses": Exit.LOSSES,
@@ -83,9 +83,8 @@ def job_dir(db_path: str, platform: str, config: str | None) -> Path:
               show_default=True, help="Scrapy log level.")
 @db_option
 @lexicon_option
-@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False),
-              help="Classifier model directory; default: the model bundled with grayscan.")
-@click.option("--lexicon-only", is_flag=True, help="Classify with the lexicon-only baseline (no model).")
+@model_option
+@lexicon_only_option
 @click.option("--frontier", "frontier_url", metavar="redis://HOST:PORT/N",
               help="Crawl on a shared Redis frontier with other workers; posts go to its item stream for "
               "`grayscan ingest` (see `grayscan worker`).")
@@ -203,9 +202,8 @@ def capture_evidence(db_path: str, platform: str, hits: list, out_dir: str, base
               help="Platform of the records (default: from a 'platform' field, the file's path, or its columns).")
 @db_option
 @lexicon_option
-@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False),
-              help="Classifier model directory; default: the model bundled with grayscan.")
-@click.option("--lexicon-only", is_flag=True, help="Classify with the lexicon-only baseline (no model).")
+@model_option
+@lexicon_only_option
 def import_(file: str, platform: str | None, db_path: str, lexicon_files: tuple[str, ...], model_path: str | None,
             lexicon_only: bool) -> None:
     """Load posts collected elsewhere into the database through the crawl pipeline (classify, store, queue).

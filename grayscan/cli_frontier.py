@@ -53,13 +53,18 @@ def run_workers(frontier_url: str, platforms: list[str] | None, base_url: str | 
         stats = result.stats
         console.print(f"{result.platform}: {stats.get('response_received_count', 0)} pages, {result.pushed} posts "
                       f"sent to the item stream, {stats.get('frontier/requeued', 0)} requests of dead workers "
-                      f"re-queued, finish: {result.reason}")
+                      f"re-queued, {result.lost} lost, finish: {result.reason}")
         if result.reason in STOP_REASONS:
             console.print(f"[red]{result.platform} stopped the crawl ({result.reason}); every worker of "
                           f"{result.platform} stops. Fix it, then `grayscan frontier push {result.platform}` "
                           "to go on.[/red]")
     if any(r.reason in STOP_REASONS for r in results):
         raise SystemExit(Exit.STOPPED)
+    lost = {r.platform: r.lost for r in results if r.lost}
+    if lost:
+        console.print(f"[red]pages given up after every retry: {', '.join(f'{p} {n}' for p, n in lost.items())}; "
+                      "they are not re-queued: push their seeds again (`grayscan frontier push`) to fetch them[/red]")
+        raise SystemExit(Exit.LOSSES)
 
 
 def crawl_on_frontier(frontier_url: str, platform: str, keywords: list[str], creators: list[str], args,

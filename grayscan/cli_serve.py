@@ -5,12 +5,11 @@ from __future__ import annotations
 import getpass
 import ipaddress
 import socket
-from pathlib import Path
 
 import click
 
 from .exitcodes import Exit
-from .options import console, db_option, fail
+from .options import console, db_option, fail, open_store
 
 
 def is_loopback(host: str) -> bool:
@@ -50,8 +49,6 @@ def serve(db_path: str, host: str, port: int, user: str | None, password: str | 
     """
     import uvicorn
 
-    from takedown.store import StoreError, open_db
-
     from .web.app import create_app
 
     loopback = is_loopback(host)
@@ -59,12 +56,7 @@ def serve(db_path: str, host: str, port: int, user: str | None, password: str | 
         fail(f"refusing to serve on {host} without a password: anyone who can reach it could review, report and "
              "export accounts. Give --password (or set GRAYSCAN_PASSWORD), or keep the default --host 127.0.0.1",
              code=Exit.USAGE)
-    if not Path(db_path).is_file():
-        fail(f"no database at {db_path}: run `grayscan demo` or a crawl first, or pass --db", code=Exit.USAGE)
-    try:
-        open_db(db_path).close()  # brings the schema forward once, before any request
-    except StoreError as exc:
-        fail(str(exc), code=Exit.USAGE)
+    open_store(db_path).close()  # refuses a missing database; brings the schema forward once, before any request
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         sock = socket.create_server((host, port), family=family)

@@ -58,7 +58,7 @@ class Databases:
     def get(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = self._local.db = open_db(self.path)
+            db = self._local.db = open_db(self.path, create=False)  # a database moved away is an error, not a new one
         return db
 
 
