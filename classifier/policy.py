@@ -54,6 +54,8 @@ FINANCE_WORDS = re.compile(
     "|本金|额度|账单|挂账|网贷|花呗|借呗|白条|上岸|协商|法务|律师|律所|法院|起诉|诉讼|执行|失信|投顾|投资|理财|股票|基金"
     "|金融|财务|破产|卡数|退费|退款|维权|赔偿|追回|损失|收费|费用|手续费|服务费|佣金|保证金|转账|(?<![a-z])(?:iva|drp)(?![a-z])|[0-9]+万"
     "|退[了回个款费保]|违约金|减免|不良记录|结清|付费|花钱|申诉|刑事|人寿|寿险|用卡|年费|[0-9]+%"
+    # The credit reference database by its official name (金融信用信息基础数据库) and its keeper.
+    "|基础数据库|信用数据库|央行"
 )
 #: Lexicon categories that are finance content by themselves (they also match pinyin and homophones).
 FINANCE_CATEGORIES = ("level1_term", "level2_term", "impersonation", "claim", "loan_slang")
@@ -71,7 +73,10 @@ STATEMENT_CHARS = 30
 _QUESTION = re.compile(r"[?？]|吗|呢|怎么|如何|是否|是不是|真的假的|靠谱|能不能|有没有|多少|哪")
 #: Critical or self-help stance (scam talk, reports, do-it-yourself): context the model may overrule framing with.
 _CRITICAL = re.compile(r"骗|坑|假的|举报|别信|莫信|不要信|别找|落网|判刑|活该|封了|拦不住|官方|自己(?:打|去|申请|办|谈)"
-                       r"|不用(?:找|给|花)|没有任何|根本没有|智商税")
+                       r"|不用(?:找|给|花)|没有任何|根本没有|智商税"
+                       r"|[须需]注意|务必注意|提防")
+#: A report's marks: talk about the ads themselves (an ad does not call itself one), footnote markers.
+_REPORT = re.compile(r"广告|宣传口号|\[[0-9]{1,3}\]")
 #: Hand-off wordings the lexicon's signal list does not hold: "点击客服头像", "看我主页", "打这个电话".
 HANDOFF = re.compile(r"点击?[^,.;!?:。，！？]{0,4}头像|看我?(?:的)?主页|主页(?:有|见|联系)|私我|滴滴我|戳我|打这个电话|扣1")
 #: The poster speaks of its own clients ("帮客户处理退费", "有个客户用这招"): an agency's voice.
@@ -238,10 +243,14 @@ def overrule_context(ev: Evidence, canonical: str, asks: bool) -> list[str]:
     segments = [q for q in _QUOTED.findall(canonical) if len(q) < 0.6 * len(canonical) and not _SENTENCE.search(q)]
     quoted = [t for t in ev.level1 + ev.level2 + ev.claims if any(t in segment for segment in segments)]
     quoted += [claim for _, claim, pattern in CLAIM_PATTERNS if any(pattern.search(segment) for segment in segments)]
+    # An offer or a price inside quotes ("「代办协商」") is the ads' wording held up, not the poster's own.
+    quoted += [m.group(0) for segment in segments for pattern in PROMO_FRAMES.values() if (m := pattern.search(segment))]
     context = [f"warning/news context: {', '.join(ev.warnings)}"] if ev.warnings else []
     context += [f"quoted ad words: {', '.join(quoted)}"] if quoted else []
     critical = None if asks else _CRITICAL.search(_RECOVER_SCAM_LOSSES.sub("追回", canonical))
     context += [f"critical stance: {critical.group(0)}"] if critical else []
+    report = None if asks else _REPORT.search(canonical)
+    context += [f"report: {report.group(0)}"] if report else []
     context += [f"official channel: {', '.join(ev.bank_official)}"] if ev.bank_official else []
     context += [f"non-finance context: {', '.join(ev.non_finance)}"] if ev.non_finance else []
     return context

@@ -335,3 +335,26 @@ def test_model_text_reads_homophone_spellings_of_finance_words_back():
     assert model_text("芯用卡腿费，葆单退不了") == "信用卡退费,保单退不了"
     # Whole words only: a homophone alone, or an ordinary word made of homophones, stays.
     assert model_text("宝宝按时睡觉，收废品") == "宝宝按时睡觉,收废品"
+
+
+def test_reports_of_ads_and_quoted_offers_let_the_model_overrule_but_the_ads_themselves_stay():
+    lex = Lexicon.load()
+    sure_none = (0.97, 0.01, 0.02)
+    # Talk about the ads, footnoted summaries, a quoted offer, a caution to the reader: reports, not ads.
+    for text in ("停息挂账广告刷屏，包过包成功随处可见", "有中介代客办停息挂账，宣称成功率九成，收费约两千元[3]",
+                 "部分私营公司提供债务协商的「一条龙代办」服务，选择时看清收费"):
+        result = tier(lex.scan(text), sure_none, model_text(text))
+        assert result.tier == "none" and result.reasons[0].startswith("model overrules"), (text, result)
+    # The same framing in the poster's own voice stays actionable, and a post that solicits keeps it.
+    for text in ("停息挂账，包过包成功，收费两千", "停息挂账广告那么多，找我们包过，私我"):
+        assert tier(lex.scan(text), sure_none, model_text(text)).tier == "level2", text
+
+
+def test_the_credit_database_by_its_official_name_is_finance_content():
+    lex = Lexicon.load()
+    text = "金融信用信息基础数据库里的逾期数据可以直接删掉"
+    result = tier(lex.scan(text), (0.9, 0.05, 0.05), model_text(text))
+    assert result.tier == "level1" and "level1: erases records" in result.reasons, result
+    # A database outside finance is still no finance content.
+    tech = "从数据库里直接把测试数据删掉"
+    assert tier(lex.scan(tech), (0.1, 0.8, 0.1), model_text(tech)).reasons == ["no finance content"]
