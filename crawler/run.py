@@ -223,6 +223,27 @@ def preflight(job: CrawlJob, settings: Settings) -> tuple[CrawlJob, Problem | No
     return job, problem, None
 
 
+def preflight_jobs(jobs: list[CrawlJob], settings: Settings) -> list[tuple[CrawlJob, Problem | None, str | None]]:
+    """``preflight`` for every job, once per platform page (jobs of a platform share it): each job as it
+    will run, the problem that stops it (None: go ahead), and a notice to repeat to the user."""
+    checked: list[tuple[CrawlJob, Problem | None, str | None]] = []
+    outcomes: dict[tuple[str, str | None, str], tuple[str, Problem | None, str | None]] = {}
+    for job in jobs:
+        page = (job.platform, job.base_url, job.via)
+        if page not in outcomes:
+            checked_job, problem, notice = preflight(job, settings)
+            outcomes[page] = (checked_job.via, problem, notice)
+        via, problem, notice = outcomes[page]
+        checked.append((replace(job, via=via), problem, notice))
+    return checked
+
+
+def not_started_stats(platform: str, problem: Problem) -> dict[str, Any]:
+    """The stats of a job its preflight stopped before a request was sent (logged here)."""
+    logger.error("%s: %s", platform, problem.message)
+    return {"finish_reason": PREFLIGHT_REASONS[problem.kind], "grayscan/preflight": problem.message}
+
+
 def crawl(
     jobs: list[CrawlJob],
     db_path: str,
@@ -237,15 +258,7 @@ def crawl(
     results: list[CrawlResult] = []
     crawlers: list[Crawler | None] = []
     base = crawl_settings(overrides)
-    checked: list[tuple[CrawlJob, Problem | None, str | None]] = []
-    outcomes: dict[tuple[str, str | None, str], tuple[str, Problem | None, str | None]] = {}
-    for job in jobs:  # one preflight per platform page: jobs of a platform share it
-        page = (job.platform, job.base_url, job.via)
-        if page not in outcomes:
-            checked_job, problem, notice = preflight(job, base)
-            outcomes[page] = (checked_job.via, problem, notice)
-        via, problem, notice = outcomes[page]
-        checked.append((replace(job, via=via), problem, notice))
+    checked = preflight_jobs(jobs, base)
     process = AsyncCrawlerProcess(base)  # installs the asyncio reactor and logging up front
     if any(problem is None for _, problem, _ in checked):
         # The worker loads the classifier and the full-text segmenter (seconds) while the crawls start.
@@ -257,8 +270,7 @@ def crawl(
         if notice:
             logger.warning("%s: %s", job.platform, notice)
         if problem:
-            logger.error("%s: %s", job.platform, problem.message)
-            result.stats = {"finish_reason": PREFLIGHT_REASONS[problem.kind], "grayscan/preflight": problem.message}
+            result.stats = not_started_stats(job.platform, problem)
             crawlers.append(None)
             continue
         settings = job_settings(base, job, overrides,
