@@ -16,6 +16,7 @@ from takedown import store
 
 from . import settings as default_settings
 from .browser import Problem, check_page, run_isolated
+from .hosts import is_loopback_url
 from .middlewares import map_url
 from .pipelines import start_worker
 from .signing import PageJsSigner, default_signers
@@ -178,7 +179,7 @@ def job_settings(base: Settings, job: CrawlJob, overrides: dict[str, Any] | None
     """One job's settings: ``base``, the platform's politeness delay (none on loopback), the job's own
     values and ``extra``; explicit ``overrides`` win over all of them."""
     settings = base.copy()
-    local = job.base_url and any(h in job.base_url for h in ("127.0.0.1", "localhost", "[::1]"))
+    local = is_loopback_url(job.base_url)
     delay = base.getdict("PLATFORM_DOWNLOAD_DELAY").get(job.platform, base.getfloat("DOWNLOAD_DELAY"))
     settings.setdict(
         {
