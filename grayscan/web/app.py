@@ -28,7 +28,7 @@ from crawler.evidence import sha256_file
 from takedown import dashboard
 from takedown import queue as q
 from takedown.accounts import FORMATS, TLP, export_list
-from takedown.report import ReportError, image_type, marked_parts, write_report
+from takedown.report import DRAFT_STATUSES, ReportError, image_type, marked_parts, write_report
 from takedown.store import MAX_TEXT_CHARS, open_db
 
 from .charts import stacked_bars
@@ -283,7 +283,7 @@ def create_app(db_path: str | Path, *, user: str, password: str | None = None, l
 
         def write() -> Any:
             if draft:
-                return write_report(dbs.get(), reports_dir, platform=platform, statuses=("detected", "accepted"),
+                return write_report(dbs.get(), reports_dir, platform=platform, statuses=DRAFT_STATUSES,
                                     draft=True, actor=actor)
             return write_report(dbs.get(), reports_dir, platform=platform, channel=channel, actor=actor)
 
