@@ -36,6 +36,8 @@ LOCAL_SETTINGS = {
 #: How a run ended, from Scrapy's finish reason: the platform stopped it, or it could not start at all.
 STOP_REASONS = ("captcha", "login_expired", "login", "signature", "rate_limited", "error", "store_failed")
 NOT_STARTED_REASONS = ("no_route", "no_browser", "no_signer")
+#: Scrapy's finish reason after Ctrl-C (SIGINT) or SIGTERM: stopped by the user, the job state kept for --resume.
+USER_STOP_REASON = "shutdown"
 #: Scrapy finish reason for each preflight problem (crawler.browser.Problem.kind).
 PREFLIGHT_REASONS = {"no_browser": "no_browser", "no_page": "no_route", "no_signer": "no_signer"}
 #: Platforms that answer anonymous web clients with little or nothing.
@@ -119,12 +121,12 @@ class CrawlResult:
     @property
     def outcome(self) -> str:
         """``complete``, ``losses`` (finished, but pages were given up), ``failed_records`` (batches of posts
-        that could not be stored), ``stopped`` (by the platform or the store) or ``not_started`` (no route to
-        the platform, no browser)."""
+        that could not be stored), ``stopped`` (by the platform, the store or the user) or ``not_started`` (no
+        route to the platform, no browser)."""
         reason = str(self.stats.get("finish_reason", ""))
         if reason in NOT_STARTED_REASONS:
             return "not_started"
-        if reason in STOP_REASONS:
+        if reason in STOP_REASONS or reason == USER_STOP_REASON:
             return "stopped"
         if self.lost:
             return "losses"
@@ -144,6 +146,7 @@ class CrawlResult:
             "closespider_itemcount": "stopped at --limit; continue with --resume",
             "store_failed": "nothing could be classified or stored (the error is above); fix it, then rerun with --resume",
             "no_route": f"could not reach {self.platform} (the cause is above); check the network or --base-url",
+            USER_STOP_REASON: f"stopped by user; {self.pages} pages fetched; resume with --resume",
         }
         preflight = self.stats.get("grayscan/preflight")
         parts = [*self.notices, preflight or notes[reason]] if preflight or reason in notes else [*self.notices]
@@ -154,7 +157,7 @@ class CrawlResult:
             parts.append(f"{self.stats['grayscan/store_errors']} batches of posts could not be classified or stored "
                          "(the error is above); run the same crawl again to store them")
         ran_short = self.outcome in ("losses", "stopped") or (self.outcome == "complete" and not self.stored)
-        if self.platform in LOGIN_PLATFORMS and not self.with_cookies and ran_short:
+        if self.platform in LOGIN_PLATFORMS and not self.with_cookies and ran_short and reason != USER_STOP_REASON:
             names = ", ".join(spider_class(self.platform).api_class.login_cookies)
             parts.append(f"{self.platform} answers anonymous clients with little or nothing: login cookies are likely "
                          f"needed (log in in a browser, export its cookies ({names}), pass --cookies FILE)")
