@@ -53,7 +53,7 @@ class WorkerResult:
 
     @property
     def lost(self) -> int:
-        """Requests given up after every retry: kept in the frontier's lost list for ``frontier push --requeue-lost``."""
+        """Requests given up after every retry: kept in the frontier's lost list (``frontier push --requeue-lost``)."""
         if self.reason == "no_route":  # nothing answered: the request stays queued, it was not given up
             return 0
         return int(self.stats.get("grayscan/lost", 0))

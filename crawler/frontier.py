@@ -20,8 +20,9 @@ taking a request and finishing it loses that request. This module is a small Scr
   counters and, once a worker was stopped by the platform (captcha, login), the reason, which stops
   every other worker of the platform too.
 
-A crawl is done (possibly with losses) when its queue and every in-flight list are empty: because handling a response and
-queueing what it found is one atomic step, that state cannot change again except by a new push.
+A crawl is done (possibly with losses) when its queue and every in-flight list are empty: because
+handling a response and queueing what it found is one atomic step, that state cannot change again
+except by a new push.
 Keys assume one Redis server (no cluster): the scripts touch keys they derive from their arguments.
 """
 

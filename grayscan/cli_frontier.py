@@ -218,7 +218,7 @@ def status(frontier_url: str, fmt: str | None, as_json: bool) -> None:
 @click.argument("platform", type=click.Choice(FRONTIER_PLATFORMS))
 @frontier_option
 def clear(platform: str, frontier_url: str) -> None:
-    """Forget PLATFORM's job: queue, seen set, counters (posts already in the item stream stay)."""
+    """Forget PLATFORM's job: queue, seen set, lost requests, counters (posts already in the item stream stay)."""
     connect(frontier_url).clear(platform)
     console.print(f"cleared the {platform} job in {frontier_url}")
 

@@ -491,4 +491,5 @@ def test_report_draft_covers_unreviewed_and_accepted_items_only(db, db_path, tmp
     assert proc.returncode == 0, proc.stderr
     (draft,) = (tmp_path / "out").glob("report-draft-*.json")
     assert sorted(item["post_id"] for item in json.loads(draft.read_text())["items"]) == ["1", "2"]
-    assert [r["status"] for r in sorted(items(db), key=lambda r: r["id"])] == ["detected", "accepted", "rejected", "submitted"]
+    statuses = [r["status"] for r in sorted(items(db), key=lambda r: r["id"])]
+    assert statuses == ["detected", "accepted", "rejected", "submitted"]

@@ -360,8 +360,8 @@ class PlatformSpider(scrapy.Spider):
         request.meta["given_up"] = reason  # a frontier worker keeps the request in the lost list (crawler/frontier.py)
         self.crawler.stats.inc_value("grayscan/lost")
         if log:
-            again = (f"`grayscan frontier push {self.platform} --requeue-lost`" if self.settings.get("GRAYSCAN_FRONTIER")
-                     else "--resume")
+            frontier = self.settings.get("GRAYSCAN_FRONTIER")
+            again = f"`grayscan frontier push {self.platform} --requeue-lost`" if frontier else "--resume"
             self.logger.error("%s: gave up %s after %d retries (%s); %s fetches it again",
                               self.platform, request.url, request.meta.get("retry_times", 0), reason, again)
         if call.step != "login_check":  # a resumed crawl checks the login anyway
