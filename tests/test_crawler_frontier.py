@@ -353,3 +353,21 @@ def test_worker_without_chromium_exit_2_before_any_request(frontier_url, replica
     assert sum(replica.replica.requests.values()) == before  # not a single request
     snap = Frontier(frontier_url).snapshot("xhs")
     assert (snap.queued, snap.done, snap.workers) == (1, 0, 0), snap
+
+
+def test_a_body_malformed_on_every_retry_is_kept_lost_with_its_retries_reset(frontier_url):
+    """Weibo's page 2 is undecodable on every retry (each retry a queue entry of its own): the last one
+    goes to the lost list without its retry count, so a re-queue gets every retry again."""
+    from test_crawler_faults import KEYWORD, POSTS_PER_PLATFORM, many_posts
+
+    with ReplicaServer(many_posts(), faults={KEYWORD: "malformed"}) as server:
+        assert distributed.push(frontier_url, "weibo", distributed.JobArgs(max_pages=20), keywords=[KEYWORD]) == 1
+        proc = subprocess.run([sys.executable, "-m", "grayscan", "worker", "--frontier", frontier_url, "--base-url",
+                               server.base_url], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 4, proc.stderr[-3000:]
+    assert "after 8 retries (undecodable answer" in proc.stderr and "weibo: 1 request given up" in proc.stderr
+    frontier = Frontier(frontier_url)
+    (lost,) = frontier.redis.lrange("grayscan:weibo:lost", 0, -1)
+    request = json.loads(lost)["request"]
+    assert "page=2" in request["url"] and "retry_times" not in request["meta"]
+    assert frontier.snapshot("weibo").lost == 1 and len(stream_post_ids(frontier_url)) == POSTS_PER_PLATFORM - 10
