@@ -160,7 +160,7 @@ class Snapshot:
     requeued: int
     stopped: str | None
     #: Requests given up after every retry, waiting for ``frontier push --requeue-lost``.
-    lost: int = 0
+    lost: int
 
     @property
     def finished(self) -> bool:

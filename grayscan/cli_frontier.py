@@ -88,7 +88,8 @@ def crawl_on_frontier(frontier_url: str, platform: str, keywords: list[str], cre
     given = [option for option, value in unsupported.items() if value]
     if given:
         fail(f"not with --frontier: {', '.join(given)} (the frontier keeps the crawl's state itself — a stopped "
-             "job goes on after `grayscan frontier push` — and `grayscan ingest` stores the posts)")
+             f"job goes on after `grayscan frontier push`, its given-up requests after `grayscan frontier push "
+             f"{platform} --requeue-lost` — and `grayscan ingest` stores the posts)")
     frontier_ = connect(frontier_url)
     seen = frontier_.snapshot(platform).seen
     seeds = push(frontier_url, platform, args, keywords=keywords, creators=creators)
