@@ -36,8 +36,10 @@ LOCAL_SETTINGS = {
 #: How a run ended, from Scrapy's finish reason: the platform stopped it, or it could not start at all.
 STOP_REASONS = ("captcha", "login_expired", "login", "signature", "rate_limited", "error", "store_failed")
 NOT_STARTED_REASONS = ("no_route", "no_browser", "no_signer")
-#: Scrapy's finish reason after Ctrl-C (SIGINT) or SIGTERM: stopped by the user, the job state kept for --resume.
+#: Stopped by the user, the job state kept for --resume: Scrapy's finish reason after Ctrl-C (SIGINT) or
+#: SIGTERM, and ours for a crawl that never closed (Ctrl-C twice: Scrapy stops without closing the spider).
 USER_STOP_REASON = "shutdown"
+FORCED_STOP_REASON = "forced_shutdown"
 #: Scrapy finish reason for each preflight problem (crawler.browser.Problem.kind).
 PREFLIGHT_REASONS = {"no_browser": "no_browser", "no_page": "no_route", "no_signer": "no_signer"}
 #: Platforms that answer anonymous web clients with little or nothing.
@@ -126,7 +128,7 @@ class CrawlResult:
         reason = str(self.stats.get("finish_reason", ""))
         if reason in NOT_STARTED_REASONS:
             return "not_started"
-        if reason in STOP_REASONS or reason == USER_STOP_REASON:
+        if reason in (*STOP_REASONS, USER_STOP_REASON, FORCED_STOP_REASON):
             return "stopped"
         if self.lost:
             return "losses"
@@ -147,6 +149,8 @@ class CrawlResult:
             "store_failed": "nothing could be classified or stored (the error is above); fix it, then rerun with --resume",
             "no_route": f"could not reach {self.platform} (the cause is above); check the network or --base-url",
             USER_STOP_REASON: f"stopped by user; {self.pages} pages fetched; resume with --resume",
+            FORCED_STOP_REASON: f"stopped by user without closing the crawl (Ctrl-C twice); {self.pages} pages "
+                                "fetched; posts of the last pages may not be stored; resume with --resume",
         }
         preflight = self.stats.get("grayscan/preflight")
         parts = [*self.notices, preflight or notes[reason]] if preflight or reason in notes else [*self.notices]
@@ -157,7 +161,8 @@ class CrawlResult:
             parts.append(f"{self.stats['grayscan/store_errors']} batches of posts could not be classified or stored "
                          "(the error is above); run the same crawl again to store them")
         ran_short = self.outcome in ("losses", "stopped") or (self.outcome == "complete" and not self.stored)
-        if self.platform in LOGIN_PLATFORMS and not self.with_cookies and ran_short and reason != USER_STOP_REASON:
+        user_stop = reason in (USER_STOP_REASON, FORCED_STOP_REASON)
+        if self.platform in LOGIN_PLATFORMS and not self.with_cookies and ran_short and not user_stop:
             names = ", ".join(spider_class(self.platform).api_class.login_cookies)
             parts.append(f"{self.platform} answers anonymous clients with little or nothing: login cookies are likely "
                          f"needed (log in in a browser, export its cookies ({names}), pass --cookies FILE)")
@@ -292,7 +297,8 @@ def crawl(
         process.start()
     for result, crawler in zip(results, crawlers, strict=True):
         if crawler is not None:
-            result.stats = dict(crawler.stats.get_stats())
+            # (a crawl that never closed has no finish reason of its own)
+            result.stats = {"finish_reason": FORCED_STOP_REASON, **crawler.stats.get_stats()}
         errors = int(result.stats.get("log_count/ERROR", 0))
         store.finish_run(
             db,
