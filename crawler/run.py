@@ -150,7 +150,8 @@ class CrawlResult:
             "no_route": f"could not reach {self.platform} (the cause is above); check the network or --base-url",
             USER_STOP_REASON: f"stopped by user; {self.pages} pages fetched; resume with --resume",
             FORCED_STOP_REASON: f"stopped by user without closing the crawl (Ctrl-C twice); {self.pages} pages "
-                                "fetched; posts of the last pages may not be stored; resume with --resume",
+                                "fetched; posts of the last pages may not be stored (their pages count as fetched "
+                                "for --resume): run the same command without --resume to fetch everything again",
         }
         preflight = self.stats.get("grayscan/preflight")
         parts = [*self.notices, preflight or notes[reason]] if preflight or reason in notes else [*self.notices]
