@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import opencc
-
 from lexicon.normalize import HOMOPHONES as LEXICON_HOMOPHONES
+from lexicon.normalize import simplified
 
 from .evasion import HOMOPHONES as EVASION_HOMOPHONES
 
@@ -20,7 +19,6 @@ from .evasion import HOMOPHONES as EVASION_HOMOPHONES
 MAX_CHARS = 1200
 TRANSFORMER_CHARS = 200
 
-_T2S = opencc.OpenCC("t2s")
 _EXTRA_DIGITS = str.maketrans("⓿❶❷❸❹❺❻❼❽❾➀➁➂➃➄➅➆➇➈➊➋➌➍➎➏➐➑➒⓵⓶⓷⓸⓹⓺⓻⓼⓽〇", "0123456789123456789123456789123456789" + "0")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))
 _CJK = r"[\u3400-\u9fff]"
@@ -65,7 +63,7 @@ def model_text(text: str) -> str:
     """
     text = (text or "")[:MAX_CHARS].translate(_ZERO_WIDTH)
     text = unicodedata.normalize("NFKC", text).translate(_EXTRA_DIGITS).casefold()
-    text = _T2S.convert(text).replace("帐", "账")
+    text = simplified(text).replace("帐", "账")
     # Twice: a run like 停·息·挂 shares characters between neighbouring matches.
     for _ in range(2):
         text = _INNER_SEPARATOR.sub("", text)

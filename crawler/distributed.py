@@ -18,8 +18,9 @@ from scrapy.crawler import AsyncCrawlerProcess, Crawler
 from scrapy.settings import Settings
 
 from . import settings as default_settings
+from .browser import Problem
 from .frontier import Frontier
-from .run import CrawlJob, crawl_settings, job_settings
+from .run import CrawlJob, crawl_settings, job_settings, not_started_stats, preflight_jobs
 from .spiders import spider_class
 
 
@@ -52,7 +53,9 @@ class WorkerResult:
 
     @property
     def lost(self) -> int:
-        """Requests given up after every retry (a worker keeps no job state: they are not re-queued)."""
+        """Requests given up after every retry: kept in the frontier's lost list (``frontier push --requeue-lost``)."""
+        if self.reason == "no_route":  # nothing answered: the request stays queued, it was not given up
+            return 0
         return int(self.stats.get("grayscan/lost", 0))
 
 
@@ -105,19 +108,32 @@ def work(
     on_item: Callable[[str], None] | None = None,
     on_response: Callable[[str], None] | None = None,
 ) -> list[WorkerResult]:
-    """Work on the frontier's jobs (all, or those of ``platforms``) in this process until they are done."""
+    """Work on the frontier's jobs (all, or those of ``platforms``) in this process until they are done.
+    A page-signed platform is checked first like ``grayscan crawl`` does (crawler.run.preflight): a job
+    that fails its check gets no request sent and ends ``no_browser``/``no_route``/``no_signer``."""
     jobs = Frontier(frontier_url).jobs()
     chosen = [p for p in jobs if platforms is None or p in platforms]
     base = crawl_settings(overrides)
-    process = AsyncCrawlerProcess(base)
-    results: list[WorkerResult] = []
-    crawlers: list[Crawler] = []
+    crawl_jobs = []
     for platform in chosen:
         args = JobArgs(**jobs[platform])
-        job = CrawlJob(platform, [], max_pages=args.max_pages, base_url=base_url, comments=args.comments,
-                       comment_pages=args.comment_pages, refresh=args.refresh,
-                       cookies_file=(cookies or {}).get(platform))
-        crawler = Crawler(spider_class(platform), worker_settings(base, frontier_url, job, args.rate, overrides))
+        crawl_jobs.append((CrawlJob(platform, [], max_pages=args.max_pages, base_url=base_url,
+                                    comments=args.comments, comment_pages=args.comment_pages, refresh=args.refresh,
+                                    cookies_file=(cookies or {}).get(platform)), args.rate))
+    checked = preflight_jobs([job for job, _ in crawl_jobs], base)
+    process = AsyncCrawlerProcess(base)
+    results: list[WorkerResult] = []
+    crawlers: list[Crawler | None] = []
+    for (job, problem, notice), (_, rate) in zip(checked, crawl_jobs, strict=True):
+        platform = job.platform
+        if problem is None and job.via != "api":  # the page's signer is missing; the browser route reads no queue
+            problem = Problem("no_signer", f"{notice}; a frontier worker cannot take that route: crawl {platform} "
+                                           f"single-process (`grayscan crawl {platform} --via browser`)")
+        if problem:
+            results.append(WorkerResult(platform, not_started_stats(platform, problem)))
+            crawlers.append(None)
+            continue
+        crawler = Crawler(spider_class(platform), worker_settings(base, frontier_url, job, rate, overrides))
         if on_item:
             crawler.signals.connect(lambda item, p=platform, **_: on_item(p), signal=signals.item_scraped, weak=False)
         if on_response:
@@ -126,8 +142,9 @@ def work(
         crawlers.append(crawler)
         results.append(WorkerResult(platform))
         process.crawl(crawler, **job.spider_args(set()))
-    if crawlers:
+    if any(crawlers):
         process.start()
     for result, crawler in zip(results, crawlers, strict=True):
-        result.stats = dict(crawler.stats.get_stats())
+        if crawler is not None:
+            result.stats = dict(crawler.stats.get_stats())
     return results

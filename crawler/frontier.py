@@ -12,12 +12,17 @@ taking a request and finishing it loses that request. This module is a small Scr
   ``<platform>:seen`` set of request fingerprints) and appends the posts found to the item stream
   (``crawler/stream.py``). A worker that dies (SIGKILL, lost machine) stops renewing its heartbeat;
   the next live worker that looks moves its in-flight entries back to the front of the queue;
+- a request given up after every retry leaves the in-flight list for ``<platform>:lost`` in that same
+  script (never counted done): ``grayscan frontier push PLATFORM --requeue-lost`` queues it again, the
+  way ``grayscan crawl --resume`` asks a single-process crawl's lost pages again. A request that met
+  no route (nothing answered at all) stays leased and goes back to the queue when its worker leaves;
 - ``jobs`` holds each platform's crawl arguments (page limits, comments), ``<platform>:stats`` its
   counters and, once a worker was stopped by the platform (captcha, login), the reason, which stops
   every other worker of the platform too.
 
-A crawl is done when its queue and every in-flight list are empty: because handling a response and
-queueing what it found is one atomic step, that state cannot change again except by a new push.
+A crawl is done (possibly with losses) when its queue and every in-flight list are empty: because
+handling a response and queueing what it found is one atomic step, that state cannot change again
+except by a new push.
 Keys assume one Redis server (no cluster): the scripts touch keys they derive from their arguments.
 """
 
@@ -55,26 +60,31 @@ STOP_REASONS = ("captcha", "login_expired", "login", "signature", "rate_limited"
 #: per-process state (e.g. Bilibili's WBI keys) that this worker's later requests need.
 LOCAL_STEPS = ("login_check",)
 
-# KEYS: queue, seen, inflight, stream, stats. ARGV: entry to acknowledge ('' = none), n, then n
-# (fingerprint or '' for dont_filter, entry) pairs, then serialized posts. Returns how many were queued.
+# KEYS: queue, seen, inflight, stream, stats, lost. ARGV: entry to acknowledge ('' = none), what to keep
+# of it in the lost list ('' = it is done), n, then n (fingerprint or '' for dont_filter, entry) pairs,
+# then serialized posts. Returns how many were queued.
 _COMMIT = """
-local n = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
 local queued = 0
 for i = 0, n - 1 do
-  local fingerprint, entry = ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  local fingerprint, entry = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
   if fingerprint == '' or redis.call('SADD', KEYS[2], fingerprint) == 1 then
     redis.call('RPUSH', KEYS[1], entry)
     queued = queued + 1
   end
 end
 local items = 0
-for j = 3 + 2 * n, #ARGV do
+for j = 4 + 2 * n, #ARGV do
   redis.call('XADD', KEYS[4], '*', 'post', ARGV[j])
   items = items + 1
 end
 if items > 0 then redis.call('HINCRBY', KEYS[5], 'items', items) end
 if ARGV[1] ~= '' and redis.call('LREM', KEYS[3], 1, ARGV[1]) == 1 then
-  redis.call('HINCRBY', KEYS[5], 'done', 1)
+  if ARGV[2] == '' then
+    redis.call('HINCRBY', KEYS[5], 'done', 1)
+  else
+    redis.call('RPUSH', KEYS[6], ARGV[2])
+  end
 end
 return queued
 """
@@ -91,6 +101,13 @@ for _, worker in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 if moved > 0 and ARGV[3] == '' then redis.call('HINCRBY', KEYS[3], 'requeued', moved) end
+return moved
+"""
+
+# KEYS: lost, queue. Moves every lost entry to the end of the queue; returns how many.
+_REQUEUE_LOST = """
+local moved = 0
+while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do moved = moved + 1 end
 return moved
 """
 
@@ -116,6 +133,7 @@ class PlatformKeys:
         self.workers = base + "workers"
         self.stats = base + "stats"
         self.rate = base + "rate"
+        self.lost = base + "lost"
         self.inflight_prefix = base + "inflight:"
 
 
@@ -141,6 +159,8 @@ class Snapshot:
     items: int
     requeued: int
     stopped: str | None
+    #: Requests given up after every retry, waiting for ``frontier push --requeue-lost``.
+    lost: int
 
     @property
     def finished(self) -> bool:
@@ -162,6 +182,7 @@ class Frontier:
         self._commit = self.redis.register_script(_COMMIT)
         self._requeue = self.redis.register_script(_REQUEUE)
         self._snapshot = self.redis.register_script(_SNAPSHOT)
+        self._requeue_lost = self.redis.register_script(_REQUEUE_LOST)
 
     # -- jobs ------------------------------------------------------------------------------
     def start_job(self, platform: str, args: dict[str, Any]) -> None:
@@ -183,6 +204,11 @@ class Frontier:
                          *(json.dumps({"seed": kind, "value": v}, ensure_ascii=False) for v in values))
         return len(values)
 
+    def requeue_lost(self, platform: str) -> int:
+        """Queue again the requests of ``platform`` given up after every retry; returns how many."""
+        keys = PlatformKeys(platform)
+        return int(self._requeue_lost(keys=[keys.lost, keys.queue]))
+
     def stop(self, platform: str, reason: str) -> None:
         """Record that the platform stopped the crawl: the other workers stop too."""
         self.redis.hset(PlatformKeys(platform).stats, "stopped", reason)
@@ -191,10 +217,10 @@ class Frontier:
         return self.redis.hget(PlatformKeys(platform).stats, "stopped")
 
     def clear(self, platform: str) -> None:
-        """Forget ``platform``'s crawl: job, queue, seen set, counters, leases (not the item stream)."""
+        """Forget ``platform``'s crawl: job, queue, seen set, lost requests, counters, leases (not the item stream)."""
         keys = PlatformKeys(platform)
         workers = self.redis.smembers(keys.workers)
-        self.redis.delete(keys.queue, keys.seen, keys.workers, keys.stats, keys.rate,
+        self.redis.delete(keys.queue, keys.seen, keys.workers, keys.stats, keys.rate, keys.lost,
                           *(keys.inflight_prefix + w for w in workers))
         self.redis.hdel(f"{PREFIX}:jobs", platform)
 
@@ -226,16 +252,17 @@ class Frontier:
         return self.redis.lmove(keys.queue, keys.inflight_prefix + worker, "LEFT", "RIGHT")
 
     def commit(self, platform: str, worker: str, ack: str | None, requests: list[tuple[str, str]],
-               posts: list[str]) -> int:
+               posts: list[str], lost: str | None = None) -> int:
         """Atomically: queue ``requests`` ((fingerprint or '' for dont_filter, entry) pairs) whose
         fingerprint is new, append ``posts`` to the item stream, and drop ``ack`` from ``worker``'s
-        in-flight list. Returns how many requests were queued."""
+        in-flight list — counted done, or, when ``lost`` is given (``ack`` was given up), keeping
+        ``lost`` in the platform's lost list. Returns how many requests were queued."""
         keys = PlatformKeys(platform)
-        args: list[str] = [ack or "", str(len(requests))]
+        args: list[str] = [ack or "", lost or "", str(len(requests))]
         for fingerprint, entry in requests:
             args += [fingerprint, entry]
-        return int(self._commit(keys=[keys.queue, keys.seen, keys.inflight_prefix + worker, ITEM_STREAM, keys.stats],
-                                args=args + posts))
+        return int(self._commit(keys=[keys.queue, keys.seen, keys.inflight_prefix + worker, ITEM_STREAM, keys.stats,
+                                      keys.lost], args=args + posts))
 
     def snapshot(self, platform: str) -> Snapshot:
         keys = PlatformKeys(platform)
@@ -244,7 +271,7 @@ class Frontier:
         stats = self.redis.hgetall(keys.stats)
         return Snapshot(platform, int(queued), int(inflight), int(alive), int(self.redis.scard(keys.seen)),
                         int(stats.get("done", 0)), int(stats.get("items", 0)), int(stats.get("requeued", 0)),
-                        stats.get("stopped"))
+                        stats.get("stopped"), int(self.redis.llen(keys.lost)))
 
 
 # -- requests as queue entries --------------------------------------------------------------
@@ -266,6 +293,14 @@ def decode_request(data: dict[str, Any], spider) -> Request:
     data["body"] = data["body"].encode("latin-1")
     data["headers"] = {k.encode("latin-1"): [v.encode("latin-1") for v in vs] for k, vs in data["headers"].items()}
     return request_from_dict(data, spider=spider)
+
+
+def retry_afresh(raw: str) -> str:
+    """A given-up request's queue entry as it goes to the lost list: without its retry count, so that
+    when it is queued again it gets every retry again."""
+    data = json.loads(raw)
+    data["request"]["meta"].pop("retry_times", None)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def is_local(request: Request) -> bool:
@@ -424,15 +459,17 @@ class FrontierScheduler:
         return [self.spider.request(call)] if call is not None else []
 
     def finish(self, request: Request, outputs: list[Request], posts: list[dict[str, Any]]) -> None:
-        """``request`` was handled: queue what it found, stream its posts, release its lease — at once."""
+        """``request`` was handled: queue what it found, stream its posts, release its lease — at once.
+        A request the spider gave up (``meta["given_up"]``, crawler/spiders/base.py) goes to the lost list."""
         if request.meta.get("frontier_finished"):  # an HTTP error reaches both the errback and the middleware
             return
         request.meta["frontier_finished"] = True
         if request.meta.get("frontier_preflight"):
             self.preflight -= 1
-        self.finish_entry(request.meta.get("frontier_entry"), outputs, posts)
+        self.finish_entry(request.meta.get("frontier_entry"), outputs, posts, lost=bool(request.meta.get("given_up")))
 
-    def finish_entry(self, raw: str | None, outputs: list[Request], posts: list[dict[str, Any]]) -> None:
+    def finish_entry(self, raw: str | None, outputs: list[Request], posts: list[dict[str, Any]],
+                     lost: bool = False) -> None:
         shared = []
         for output in outputs:
             if is_local(output):
@@ -440,15 +477,18 @@ class FrontierScheduler:
             else:
                 shared.append(self.entry(output))
         lines = [json.dumps(p, ensure_ascii=False, default=str) for p in posts]
-        queued = self.frontier.commit(self.platform, self.worker, raw, shared, lines)
+        kept = retry_afresh(raw) if lost and raw else None
+        queued = self.frontier.commit(self.platform, self.worker, raw, shared, lines, kept)
         self.crawler.stats.inc_value("frontier/queued", queued)
         self.crawler.stats.inc_value("frontier/pushed_items", len(lines))
         self.done_checked = (0.0, False)
 
 
 class _FinishOnError:
-    """A taken request's errback: a request that failed for good is finished too (else the crawl
-    would wait for it forever), then the spider's own errback runs."""
+    """A taken request's errback: the spider's own errback runs (it gives the request up: the commit
+    keeps it in the lost list), then the request is finished with the requests the errback asked for,
+    in one commit (else the crawl would wait for it forever). When the errback stops the spider (no
+    route at all), the request stays leased: it goes back to the queue when this worker leaves."""
 
     def __init__(self, scheduler: FrontierScheduler, raw: str, errback):
         self.scheduler = scheduler
@@ -456,12 +496,16 @@ class _FinishOnError:
         self.errback = errback
 
     def __call__(self, failure):
+        # A generator: Scrapy iterates it, so a CloseSpider from the spider's errback closes the spider cleanly.
+        outputs = list(self.errback(failure) or ()) if self.errback else []
+        requests = [o for o in outputs if isinstance(o, Request)]
         request = getattr(failure, "request", None)
         if request is not None:
-            self.scheduler.finish(request, [], [])
+            request.meta.setdefault("given_up", True)
+            self.scheduler.finish(request, requests, [])
         else:
-            self.scheduler.finish_entry(self.raw, [], [])
-        return self.errback(failure) if self.errback else failure
+            self.scheduler.finish_entry(self.raw, requests, [], lost=True)
+        yield from (o for o in outputs if not isinstance(o, Request))
 
 
 class FrontierCommitMiddleware:

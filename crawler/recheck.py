@@ -24,6 +24,7 @@ from takedown import store
 from takedown.recheck import due_items, record_recheck
 
 from . import settings as default_settings
+from .hosts import is_loopback_url
 from .run import LOCAL_SETTINGS
 from .spiders.base import utc_now
 
@@ -174,7 +175,7 @@ def run_recheck(
         return summary
     settings = Settings()
     settings.setmodule(default_settings, priority="project")
-    local = bool(base_url) and any(h in base_url for h in ("127.0.0.1", "localhost", "[::1]"))
+    local = is_loopback_url(base_url)
     settings.setdict(
         {
             **(LOCAL_SETTINGS if local else {}),

@@ -16,6 +16,7 @@ from takedown import store
 
 from . import settings as default_settings
 from .browser import Problem, check_page, run_isolated
+from .hosts import is_loopback_url
 from .middlewares import map_url
 from .pipelines import start_worker
 from .signing import PageJsSigner, default_signers
@@ -35,6 +36,10 @@ LOCAL_SETTINGS = {
 #: How a run ended, from Scrapy's finish reason: the platform stopped it, or it could not start at all.
 STOP_REASONS = ("captcha", "login_expired", "login", "signature", "rate_limited", "error", "store_failed")
 NOT_STARTED_REASONS = ("no_route", "no_browser", "no_signer")
+#: Stopped by the user, the job state kept for --resume: Scrapy's finish reason after Ctrl-C (SIGINT) or
+#: SIGTERM, and ours for a crawl that never closed (Ctrl-C twice: Scrapy stops without closing the spider).
+USER_STOP_REASON = "shutdown"
+FORCED_STOP_REASON = "forced_shutdown"
 #: Scrapy finish reason for each preflight problem (crawler.browser.Problem.kind).
 PREFLIGHT_REASONS = {"no_browser": "no_browser", "no_page": "no_route", "no_signer": "no_signer"}
 #: Platforms that answer anonymous web clients with little or nothing.
@@ -118,12 +123,12 @@ class CrawlResult:
     @property
     def outcome(self) -> str:
         """``complete``, ``losses`` (finished, but pages were given up), ``failed_records`` (batches of posts
-        that could not be stored), ``stopped`` (by the platform or the store) or ``not_started`` (no route to
-        the platform, no browser)."""
+        that could not be stored), ``stopped`` (by the platform, the store or the user) or ``not_started`` (no
+        route to the platform, no browser)."""
         reason = str(self.stats.get("finish_reason", ""))
         if reason in NOT_STARTED_REASONS:
             return "not_started"
-        if reason in STOP_REASONS:
+        if reason in (*STOP_REASONS, USER_STOP_REASON, FORCED_STOP_REASON):
             return "stopped"
         if self.lost:
             return "losses"
@@ -143,6 +148,10 @@ class CrawlResult:
             "closespider_itemcount": "stopped at --limit; continue with --resume",
             "store_failed": "nothing could be classified or stored (the error is above); fix it, then rerun with --resume",
             "no_route": f"could not reach {self.platform} (the cause is above); check the network or --base-url",
+            USER_STOP_REASON: f"stopped by user; {self.pages} pages fetched; resume with --resume",
+            FORCED_STOP_REASON: f"stopped by user without closing the crawl (Ctrl-C twice); {self.pages} pages "
+                                "fetched; posts of the last pages may not be stored (their pages count as fetched "
+                                "for --resume): run the same command without --resume to fetch everything again",
         }
         preflight = self.stats.get("grayscan/preflight")
         parts = [*self.notices, preflight or notes[reason]] if preflight or reason in notes else [*self.notices]
@@ -153,7 +162,8 @@ class CrawlResult:
             parts.append(f"{self.stats['grayscan/store_errors']} batches of posts could not be classified or stored "
                          "(the error is above); run the same crawl again to store them")
         ran_short = self.outcome in ("losses", "stopped") or (self.outcome == "complete" and not self.stored)
-        if self.platform in LOGIN_PLATFORMS and not self.with_cookies and ran_short:
+        user_stop = reason in (USER_STOP_REASON, FORCED_STOP_REASON)
+        if self.platform in LOGIN_PLATFORMS and not self.with_cookies and ran_short and not user_stop:
             names = ", ".join(spider_class(self.platform).api_class.login_cookies)
             parts.append(f"{self.platform} answers anonymous clients with little or nothing: login cookies are likely "
                          f"needed (log in in a browser, export its cookies ({names}), pass --cookies FILE)")
@@ -178,7 +188,7 @@ def job_settings(base: Settings, job: CrawlJob, overrides: dict[str, Any] | None
     """One job's settings: ``base``, the platform's politeness delay (none on loopback), the job's own
     values and ``extra``; explicit ``overrides`` win over all of them."""
     settings = base.copy()
-    local = job.base_url and any(h in job.base_url for h in ("127.0.0.1", "localhost", "[::1]"))
+    local = is_loopback_url(job.base_url)
     delay = base.getdict("PLATFORM_DOWNLOAD_DELAY").get(job.platform, base.getfloat("DOWNLOAD_DELAY"))
     settings.setdict(
         {
@@ -223,6 +233,27 @@ def preflight(job: CrawlJob, settings: Settings) -> tuple[CrawlJob, Problem | No
     return job, problem, None
 
 
+def preflight_jobs(jobs: list[CrawlJob], settings: Settings) -> list[tuple[CrawlJob, Problem | None, str | None]]:
+    """``preflight`` for every job, once per platform page (jobs of a platform share it): each job as it
+    will run, the problem that stops it (None: go ahead), and a notice to repeat to the user."""
+    checked: list[tuple[CrawlJob, Problem | None, str | None]] = []
+    outcomes: dict[tuple[str, str | None, str], tuple[str, Problem | None, str | None]] = {}
+    for job in jobs:
+        page = (job.platform, job.base_url, job.via)
+        if page not in outcomes:
+            checked_job, problem, notice = preflight(job, settings)
+            outcomes[page] = (checked_job.via, problem, notice)
+        via, problem, notice = outcomes[page]
+        checked.append((replace(job, via=via), problem, notice))
+    return checked
+
+
+def not_started_stats(platform: str, problem: Problem) -> dict[str, Any]:
+    """The stats of a job its preflight stopped before a request was sent (logged here)."""
+    logger.error("%s: %s", platform, problem.message)
+    return {"finish_reason": PREFLIGHT_REASONS[problem.kind], "grayscan/preflight": problem.message}
+
+
 def crawl(
     jobs: list[CrawlJob],
     db_path: str,
@@ -237,15 +268,7 @@ def crawl(
     results: list[CrawlResult] = []
     crawlers: list[Crawler | None] = []
     base = crawl_settings(overrides)
-    checked: list[tuple[CrawlJob, Problem | None, str | None]] = []
-    outcomes: dict[tuple[str, str | None, str], tuple[str, Problem | None, str | None]] = {}
-    for job in jobs:  # one preflight per platform page: jobs of a platform share it
-        page = (job.platform, job.base_url, job.via)
-        if page not in outcomes:
-            checked_job, problem, notice = preflight(job, base)
-            outcomes[page] = (checked_job.via, problem, notice)
-        via, problem, notice = outcomes[page]
-        checked.append((replace(job, via=via), problem, notice))
+    checked = preflight_jobs(jobs, base)
     process = AsyncCrawlerProcess(base)  # installs the asyncio reactor and logging up front
     if any(problem is None for _, problem, _ in checked):
         # The worker loads the classifier and the full-text segmenter (seconds) while the crawls start.
@@ -257,8 +280,7 @@ def crawl(
         if notice:
             logger.warning("%s: %s", job.platform, notice)
         if problem:
-            logger.error("%s: %s", job.platform, problem.message)
-            result.stats = {"finish_reason": PREFLIGHT_REASONS[problem.kind], "grayscan/preflight": problem.message}
+            result.stats = not_started_stats(job.platform, problem)
             crawlers.append(None)
             continue
         settings = job_settings(base, job, overrides,
@@ -276,7 +298,8 @@ def crawl(
         process.start()
     for result, crawler in zip(results, crawlers, strict=True):
         if crawler is not None:
-            result.stats = dict(crawler.stats.get_stats())
+            # (a crawl that never closed has no finish reason of its own)
+            result.stats = {"finish_reason": FORCED_STOP_REASON, **crawler.stats.get_stats()}
         errors = int(result.stats.get("log_count/ERROR", 0))
         store.finish_run(
             db,

@@ -38,6 +38,7 @@ def run_workers(frontier_url: str, platforms: list[str] | None, base_url: str | 
     """Work on the frontier until its jobs are done; print what each platform did; exit like ``crawl``."""
     from crawler.distributed import work
     from crawler.frontier import STOP_REASONS
+    from crawler.run import NOT_STARTED_REASONS
 
     from .progress import crawl_progress
 
@@ -58,12 +59,22 @@ def run_workers(frontier_url: str, platforms: list[str] | None, base_url: str | 
             console.print(f"[red]{result.platform} stopped the crawl ({result.reason}); every worker of "
                           f"{result.platform} stops. Fix it, then `grayscan frontier push {result.platform}` "
                           "to go on.[/red]")
+        if result.stats.get("grayscan/preflight"):
+            console.print(f"[red]{result.stats['grayscan/preflight']}[/red]")
+        elif result.reason == "no_route":
+            console.print(f"[red]could not reach {result.platform} (the cause is above); its requests stay queued: "
+                          "check the network or --base-url, then start the worker again[/red]")
     if any(r.reason in STOP_REASONS for r in results):
         raise SystemExit(Exit.STOPPED)
-    lost = {r.platform: r.lost for r in results if r.lost}
-    if lost:
-        console.print(f"[red]pages given up after every retry: {', '.join(f'{p} {n}' for p, n in lost.items())}; "
-                      "they are not re-queued: push their seeds again (`grayscan frontier push`) to fetch them[/red]")
+    if any(r.reason in NOT_STARTED_REASONS for r in results):
+        raise SystemExit(Exit.USAGE)
+    for result in results:
+        if result.lost:
+            console.print(f"[red]{result.platform}: {result.lost} {'request' if result.lost == 1 else 'requests'} "
+                          "given up after every retry (URLs above), kept in the frontier's lost list (`grayscan "
+                          f"frontier status` counts them); once {result.platform} answers again, `grayscan frontier "
+                          f"push {result.platform} --requeue-lost` queues them for the workers[/red]")
+    if any(r.lost for r in results):
         raise SystemExit(Exit.LOSSES)
 
 
@@ -77,7 +88,8 @@ def crawl_on_frontier(frontier_url: str, platform: str, keywords: list[str], cre
     given = [option for option, value in unsupported.items() if value]
     if given:
         fail(f"not with --frontier: {', '.join(given)} (the frontier keeps the crawl's state itself — a stopped "
-             "job goes on after `grayscan frontier push` — and `grayscan ingest` stores the posts)")
+             f"job goes on after `grayscan frontier push`, its given-up requests after `grayscan frontier push "
+             f"{platform} --requeue-lost` — and `grayscan ingest` stores the posts)")
     frontier_ = connect(frontier_url)
     seen = frontier_.snapshot(platform).seen
     seeds = push(frontier_url, platform, args, keywords=keywords, creators=creators)
@@ -146,26 +158,38 @@ def frontier() -> None:
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True),
               help="Requests per second to PLATFORM across all workers (default: one per its politeness delay, "
               "e.g. 1/3 for weibo; none against a loopback --base-url).")
+@click.option("--requeue-lost", is_flag=True,
+              help="Queue again the requests of PLATFORM's job that workers gave up after every retry.")
 def push(platform: str, frontier_url: str, keywords: tuple[str, ...], creators: tuple[str, ...],
          posts: tuple[str, ...], max_pages: int, comments: bool, comment_pages: int, refresh: bool,
-         rate: float | None) -> None:
-    """Queue keywords, creators and post ids for PLATFORM's workers (creating or updating its job).
+         rate: float | None, requeue_lost: bool) -> None:
+    """Queue keywords, creators and post ids for PLATFORM's workers (creating or updating its job), or
+    with --requeue-lost alone, the requests its workers gave up (keeping the job's settings).
 
     A seed whose first request was already fetched in this job is not fetched again
     (`grayscan frontier clear PLATFORM` starts afresh).
 
     \b
-    Example:
+    Examples:
       grayscan frontier push weibo -k 征信修复 -k 停息挂账 --comments --frontier redis://10.0.0.5:6379/0
+      grayscan frontier push weibo --requeue-lost --frontier redis://10.0.0.5:6379/0
     """
     from crawler.distributed import JobArgs, push as push_seeds
 
-    if not (keywords or creators or posts):
-        fail("nothing to push: give --keyword, --creator or --post")
-    connect(frontier_url)
-    count = push_seeds(frontier_url, platform, JobArgs(max_pages, comments or bool(posts), comment_pages, refresh, rate),
-                       keywords=list(keywords), creators=list(creators), posts=list(posts))
-    console.print(f"pushed {count} seeds for {platform} to {frontier_url}")
+    if not (keywords or creators or posts or requeue_lost):
+        fail("nothing to push: give --keyword, --creator, --post or --requeue-lost")
+    frontier_ = connect(frontier_url)
+    if requeue_lost:
+        job = frontier_.jobs().get(platform)
+        if job is None:
+            fail(f"no {platform} job in {frontier_url}: nothing to re-queue")
+        frontier_.start_job(platform, job)  # keeps the job's settings; lifts a stop like every push
+        console.print(f"re-queued {frontier_.requeue_lost(platform)} lost {platform} requests in {frontier_url}")
+    if keywords or creators or posts:
+        count = push_seeds(frontier_url, platform,
+                           JobArgs(max_pages, comments or bool(posts), comment_pages, refresh, rate),
+                           keywords=list(keywords), creators=list(creators), posts=list(posts))
+        console.print(f"pushed {count} seeds for {platform} to {frontier_url}")
 
 
 @frontier.command()
@@ -173,19 +197,21 @@ def push(platform: str, frontier_url: str, keywords: tuple[str, ...], creators: 
 @format_option
 def status(frontier_url: str, fmt: str | None, as_json: bool) -> None:
     """Per platform: requests queued, in flight, fingerprints seen, requests done, posts found, requests of
-    dead workers re-queued, live workers and state (on stdout); the posts waiting in the item stream for
+    dead workers re-queued, requests given up (re-queue them with `frontier push --requeue-lost`), live
+    workers and state (on stdout); the posts waiting in the item stream for
     `grayscan ingest` (on stderr)."""
     from crawler.frontier import ITEM_STREAM
 
     frontier_ = connect(frontier_url)
     rows = []
     for s in (frontier_.snapshot(p) for p in frontier_.jobs()):
-        state = (f"stopped: {s.stopped}" if s.stopped else "finished" if s.finished
-                 else "crawling" if s.workers else "waiting for workers")
+        state = (f"stopped: {s.stopped}" if s.stopped else "finished with losses" if s.finished and s.lost
+                 else "finished" if s.finished else "crawling" if s.workers else "waiting for workers")
         rows.append({"platform": s.platform, "queued": s.queued, "in_flight": s.inflight, "seen": s.seen,
-                     "done": s.done, "posts": s.items, "requeued": s.requeued, "workers": s.workers, "state": state})
+                     "done": s.done, "posts": s.items, "requeued": s.requeued, "lost": s.lost, "workers": s.workers,
+                     "state": state})
     emit(rows, resolve_format(fmt, as_json), ["platform", "queued", "in_flight", "seen", "done", "posts", "requeued",
-                                               "workers", "state"], title=f"frontier {frontier_url}")
+                                               "lost", "workers", "state"], title=f"frontier {frontier_url}")
     console.print(f"posts waiting for `grayscan ingest`: {frontier_.redis.xlen(ITEM_STREAM)}")
 
 
@@ -193,7 +219,7 @@ def status(frontier_url: str, fmt: str | None, as_json: bool) -> None:
 @click.argument("platform", type=click.Choice(FRONTIER_PLATFORMS))
 @frontier_option
 def clear(platform: str, frontier_url: str) -> None:
-    """Forget PLATFORM's job: queue, seen set, counters (posts already in the item stream stay)."""
+    """Forget PLATFORM's job: queue, seen set, lost requests, counters (posts already in the item stream stay)."""
     connect(frontier_url).clear(platform)
     console.print(f"cleared the {platform} job in {frontier_url}")
 

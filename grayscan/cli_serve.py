@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import getpass
-import ipaddress
 import socket
 
 import click
 
 from .exitcodes import Exit
 from .options import console, db_option, fail, open_store
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _default_user() -> str:
@@ -48,6 +37,8 @@ def serve(db_path: str, host: str, port: int, user: str | None, password: str | 
     Example: grayscan serve --db grayscan.db   (then open http://127.0.0.1:8000)
     """
     import uvicorn
+
+    from crawler.hosts import is_loopback
 
     from .web.app import create_app
 

@@ -347,11 +347,11 @@ def report(db_path: str, platform: str | None, since: str | None, out_dir: str, 
            draft: bool, actor: str) -> None:
     """Write takedown report batches (HTML, CSV, JSON, optional PDF) of accepted items, one per platform;
     their items become submitted with the batch id."""
-    from takedown.report import write_report, write_reports
+    from takedown.report import DRAFT_STATUSES, write_report, write_reports
 
     db = open_store(db_path)
     if draft:
-        batches = [write_report(db, out_dir, platform=platform, since=since, statuses=("detected", "accepted"),
+        batches = [write_report(db, out_dir, platform=platform, since=since, statuses=DRAFT_STATUSES,
                                 draft=True, actor=actor, pdf=pdf)]
     else:
         batches = write_reports(db, out_dir, platform=platform, since=since, channel=channel, actor=actor, pdf=pdf)

@@ -10,7 +10,7 @@ from pathlib import Path
 from crawler.replica.server import Post, ReplicaServer
 from crawler.run import CrawlJob, crawl
 from takedown import store
-from takedown.report import ReportBatch, write_report
+from takedown.report import DRAFT_STATUSES, ReportBatch, write_report
 
 #: What the demo searches for on each platform of the replica.
 DEMO_QUERIES = {
@@ -63,6 +63,6 @@ def run_demo(db_path: str | Path, out_dir: str | Path, *, on_item=None, on_respo
             jobs, str(db_path), overrides={"LOG_LEVEL": "ERROR"}, on_item=on_item, on_response=on_response
         )
     db = store.open_db(db_path)
-    batch = write_report(db, out_dir, statuses=("detected", "accepted"), draft=True)
+    batch = write_report(db, out_dir, statuses=DRAFT_STATUSES, draft=True)
     return DemoResult(Path(db_path), server.base_url, {r.platform: r.stored for r in results}, store.stats(db), batch,
                       {r.platform: int(r.stats.get("item_scraped_count", 0)) for r in results})

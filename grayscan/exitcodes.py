@@ -20,6 +20,6 @@ MEANINGS = {
     Exit.OK: "everything asked for was done",
     Exit.FAILED_RECORDS: "the run went on, but some records or items failed (each one is reported)",
     Exit.USAGE: "bad usage or missing input, or the job could not start (no route, no browser, no database)",
-    Exit.STOPPED: "stopped by the platform (captcha, login wall): resume later",
+    Exit.STOPPED: "stopped by the platform (captcha, login wall) or by the user (Ctrl-C): resume later",
     Exit.LOSSES: "finished with losses (pages given up): the message says how to get them back",
 }

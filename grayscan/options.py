@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 import click
@@ -139,32 +137,18 @@ STATUS = RegistryChoice(_statuses)
 
 
 class When(click.ParamType):
-    """A point in time for ``--since`` / ``--until``: an ISO date or time, ``today``, ``yesterday``, or an age
-    such as ``7d``, ``12h``, ``2w``, ``30m`` (that long before now). Converts to the ISO text the store
-    compares against: a date stays a date (a whole day); anything else becomes a UTC time."""
+    """A point in time for ``--since`` / ``--until`` (``takedown.queue.parse_when``: the web queue's filter
+    reads the same forms)."""
 
     name = "when"
-    FORMS = "an ISO date (2026-11-20), an ISO time (2026-11-20T08:00), today, yesterday, or an age like 7d, 12h, 2w, 30m"
-    _AGE = re.compile(r"^(\d+)\s*([mhdw])$")
-    _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
     def convert(self, value, param, ctx) -> str:
-        text = str(value).strip().lower()
-        today = datetime.now(UTC).date()
-        if text in ("today", "yesterday"):
-            return (today - timedelta(days=text == "yesterday")).isoformat()
-        age = self._AGE.match(text)
-        if age:
-            moment = datetime.now(UTC) - timedelta(**{self._UNITS[age[2]]: int(age[1])})
-            return moment.replace(microsecond=0).isoformat()
+        from takedown.queue import parse_when
+
         try:
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                return datetime.strptime(text, "%Y-%m-%d").date().isoformat()
-            moment = datetime.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(f"{value!r} is not a date or time; use {self.FORMS}", param, ctx)
-        moment = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
-        return moment.replace(microsecond=0).isoformat()
+            return parse_when(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 WHEN = When()

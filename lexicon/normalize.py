@@ -34,6 +34,12 @@ import opencc
 
 _T2S = opencc.OpenCC("t2s")
 
+
+def simplified(text: str) -> str:
+    """``text`` in simplified script (OpenCC t2s), one converter for the lexicon and the models."""
+    return _T2S.convert(text)
+
+
 #: Hostile input may use every code point once; past this, table misses are computed, not stored.
 _MAX_CACHED = 200_000
 

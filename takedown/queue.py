@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -42,6 +43,34 @@ STATUSES = tuple(TRANSITIONS)
 OUTCOMES = ("removed", "rejected_by_platform", "no_response")
 #: Review decision -> the statuses a bulk decision may take items from.
 REVIEW_FROM = {"accepted": ("detected", "rejected"), "rejected": ("detected", "accepted")}
+
+
+#: What ``parse_when`` accepts, for messages and help texts.
+WHEN_FORMS = ("an ISO date (2026-11-20), an ISO time (2026-11-20T08:00), today, yesterday, "
+              "or an age like 7d, 12h, 2w, 30m")
+_AGE = re.compile(r"(\d+)\s*([mhdw])")
+_AGE_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_when(value: str, now: datetime | None = None) -> str:
+    """A ``Filters.since``/``until`` point in time from what a user typed: an ISO date or time, ``today``,
+    ``yesterday``, or an age such as ``7d``, ``12h``, ``2w``, ``30m`` (that long before ``now``). Returns the
+    ISO text the store compares against: a date stays a date (a whole day), anything else becomes a UTC
+    time. Raises ValueError naming the accepted forms."""
+    text = value.strip().lower()
+    now = now or datetime.now(UTC)
+    if text in ("today", "yesterday"):
+        return (now.date() - timedelta(days=text == "yesterday")).isoformat()
+    age = _AGE.fullmatch(text)
+    if age:
+        return (now - timedelta(**{_AGE_UNITS[age[2]]: int(age[1])})).replace(microsecond=0).isoformat()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return datetime.strptime(text, "%Y-%m-%d").date().isoformat()
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date or time; use {WHEN_FORMS}") from None
+    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 class TransitionError(ValueError):

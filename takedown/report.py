@@ -47,6 +47,8 @@ DEFAULT_CHANNELS = {
     "tieba": "tieba-report (in-app 举报)",
     "zhihu": "zhihu-report (in-app 举报)",
 }
+#: What a draft report covers: items not yet reviewed and those accepted (a draft submits nothing).
+DRAFT_STATUSES = ("detected", "accepted")
 _IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
 
 

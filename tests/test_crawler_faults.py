@@ -3,10 +3,14 @@ healed, no route. Every page is retried, accounted for, and the exit status says
 
 from __future__ import annotations
 
+import functools
 import json
+import re
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from conftest import ROOT, run_cli
@@ -122,3 +126,68 @@ def test_no_route_exit_2(db_path, base_url, message):
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert message in proc.stderr
     assert "finish: finished" not in proc.stderr
+
+
+def slow_weibo_search(server: ReplicaServer, seconds: float) -> None:
+    """Make the replica's Weibo search pages take ``seconds`` each."""
+    index = server.replica.exact["/api/container/getIndex"]
+
+    @functools.wraps(index)  # (the replica tells platforms apart by the route's name)
+    def slow_index(request):
+        time.sleep(seconds)
+        return index(request)
+
+    server.replica.exact["/api/container/getIndex"] = slow_index
+
+
+def interrupt_crawl(server: ReplicaServer, args: tuple[str, ...], signals: int) -> tuple[int, str]:
+    """Run ``grayscan ARGS``, send it SIGINT ``signals`` times (0.3 s apart) once the second search page
+    was asked for; its exit status and stderr."""
+    proc = subprocess.Popen([sys.executable, "-m", "grayscan", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, encoding="utf-8", cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while server.replica.requests["/api/container/getIndex"] < 2:
+        assert time.monotonic() < deadline and proc.poll() is None, "the crawl never got going"
+        time.sleep(0.05)
+    for _ in range(signals):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+def test_ctrl_c_stops_with_exit_3_keeping_the_job_then_resume_completes(db_path):
+    """SIGINT mid-crawl (each listing page takes 0.5 s): exit 3 with what was fetched and how to go on, the
+    job state kept; --resume then fetches the rest, nothing twice."""
+    with ReplicaServer(many_posts()) as server:
+        slow_weibo_search(server, 0.5)
+        args = ("crawl", "weibo", "-k", KEYWORD, "--max-pages", "20", "--lexicon-only", "--base-url", server.base_url,
+                "--db", str(db_path))
+        code, err = interrupt_crawl(server, args, signals=1)
+        assert code == 3, err[-3000:]
+        pages = int(re.search(r"run 1: (\d+) pages fetched", err)[1])
+        assert f"stopped by user; {pages} pages fetched; resume with --resume" in err, err[-2000:]
+        assert "finish: shutdown" in err and 1 <= pages < 5
+        first = rows(db_path, "SELECT count(*) FROM posts")[0][0]
+        assert first < POSTS_PER_PLATFORM and (db_path.parent / "grayscan.db.jobs" / "weibo").exists()
+
+        second = run_cli(*args, "--resume")
+    assert second.returncode == 0, second.stderr[-3000:]
+    posts = rows(db_path, "SELECT post_id FROM posts WHERE platform = 'weibo'")
+    assert len(posts) == len(set(posts)) == POSTS_PER_PLATFORM
+    runs = rows(db_path, "SELECT status, items FROM crawl_runs ORDER BY id")
+    assert [r[0] for r in runs] == ["shutdown", "finished"] and sum(r[1] for r in runs) == POSTS_PER_PLATFORM
+    assert not (db_path.parent / "grayscan.db.jobs" / "weibo").exists()
+
+
+def test_ctrl_c_twice_is_no_success_either(db_path):
+    """A second Ctrl-C makes Scrapy stop without closing the spider (no finish reason of its own): still
+    exit 3, saying that the last pages' posts may be missing and how to fetch them again."""
+    with ReplicaServer(many_posts()) as server:
+        slow_weibo_search(server, 1.5)
+        code, err = interrupt_crawl(server, ("crawl", "weibo", "-k", KEYWORD, "--lexicon-only", "--base-url",
+                                             server.base_url, "--db", str(db_path)), signals=2)
+    assert code == 3, err[-3000:]
+    assert "finish: forced_shutdown" in err and "(Ctrl-C twice)" in err
+    assert "may not be stored" in err and "run the same command without --resume" in err
+    assert rows(db_path, "SELECT status FROM crawl_runs") == [("forced_shutdown",)]

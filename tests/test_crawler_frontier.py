@@ -284,3 +284,90 @@ def test_unreachable_frontier_and_misplaced_options_are_clear_errors(frontier_ur
                            "--frontier", frontier_url], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "not with --frontier: --limit" in proc.stderr
     assert Frontier(frontier_url).jobs() == {}  # nothing was pushed
+
+
+def stream_post_ids(url: str) -> list[str]:
+    return [json.loads(fields["post"])["post_id"] for _, fields in Frontier(url).redis.xrange(ITEM_STREAM)]
+
+
+def test_a_page_given_up_is_kept_lost_until_requeued(frontier_url):
+    """Weibo's page 2 answers 503 until healed: the worker gives it up after every retry, keeps it in the
+    frontier's lost list (not done), exits 4 saying how to get it back; once healed, `frontier push
+    --requeue-lost` and a worker fetch it, and every post is in the stream once."""
+    from test_crawler_faults import KEYWORD, POSTS_PER_PLATFORM, many_posts
+
+    with ReplicaServer(many_posts(), faults={KEYWORD: "broken:2"}) as server:
+        assert distributed.push(frontier_url, "weibo", distributed.JobArgs(max_pages=20), keywords=[KEYWORD]) == 1
+        worker = ("worker", "--frontier", frontier_url, "--base-url", server.base_url)
+        first = cli(*worker)
+        _, err = first.communicate(timeout=120)
+        assert first.returncode == 4, err[-3000:]
+        assert "weibo: 1 request given up after every retry" in err and "frontier push weibo --requeue-lost" in err
+        assert "weibo: gave up http://127.0.0.1" in err and "HTTP 503" in err
+        snap = Frontier(frontier_url).snapshot("weibo")
+        assert (snap.lost, snap.finished, snap.queued, snap.inflight) == (1, True, 0, 0), snap
+        # Pages 3-5 came in past the lost page 2 (10 posts a page).
+        assert len(stream_post_ids(frontier_url)) == POSTS_PER_PLATFORM - 10
+        status = subprocess.run([sys.executable, "-m", "grayscan", "frontier", "status", "--json", "--frontier",
+                                 frontier_url], capture_output=True, text=True, cwd=ROOT, check=True)
+        row = json.loads(status.stdout)
+        assert (row["lost"], row["state"]) == (1, "finished with losses"), row
+
+        server.replica.healed = True
+        requeue = cli("frontier", "push", "weibo", "--requeue-lost", "--frontier", frontier_url)
+        assert "re-queued 1 lost weibo requests" in finish(requeue)
+        assert Frontier(frontier_url).jobs()["weibo"]["max_pages"] == 20  # the job's settings are kept
+        finish(cli(*worker))
+    ids = stream_post_ids(frontier_url)
+    assert len(ids) == len(set(ids)) == POSTS_PER_PLATFORM
+    snap = Frontier(frontier_url).snapshot("weibo")
+    assert (snap.lost, snap.finished) == (0, True), snap
+
+
+def test_a_worker_without_a_route_keeps_the_request_queued(frontier_url):
+    """Nothing answers at all (a wrong --base-url): the worker exits 2 saying so, and the request is
+    neither done nor lost but queued again for a worker that can reach the platform."""
+    assert distributed.push(frontier_url, "weibo", distributed.JobArgs(), keywords=["征信修复"]) == 1
+    proc = subprocess.run([sys.executable, "-m", "grayscan", "worker", "--frontier", frontier_url, "--base-url",
+                           f"http://127.0.0.1:{free_port()}"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "could not reach weibo" in proc.stderr and "its requests stay queued" in proc.stderr
+    snap = Frontier(frontier_url).snapshot("weibo")
+    # Done: only the seed, expanded into the search request that is queued again.
+    assert (snap.queued, snap.inflight, snap.lost, snap.done) == (1, 0, 0, 1), snap
+    assert json.loads(Frontier(frontier_url).redis.lindex("grayscan:weibo:queue", 0))["request"]["url"].startswith(
+        "https://m.weibo.cn/api/container/getIndex")
+
+
+def test_worker_without_chromium_exit_2_before_any_request(frontier_url, replica):
+    """A page-signed platform's worker runs `grayscan crawl`'s preflight: no Chromium, no request sent,
+    exit 2 with the same message, and the job's seed stays queued for a worker that has Chromium."""
+    assert distributed.push(frontier_url, "xhs", distributed.JobArgs(), keywords=["征信修复"]) == 1
+    before = sum(replica.replica.requests.values())
+    proc = subprocess.run([sys.executable, "-m", "grayscan", "worker", "--frontier", frontier_url, "--base-url",
+                           replica.base_url], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "GRAYSCAN_CHROMIUM": "/nonexistent/chromium"})
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Chromium not found at /nonexistent/chromium: install it (apt-get install chromium)" in proc.stderr
+    assert "xhs: 0 pages" in proc.stderr and "finish: no_browser" in proc.stderr
+    assert sum(replica.replica.requests.values()) == before  # not a single request
+    snap = Frontier(frontier_url).snapshot("xhs")
+    assert (snap.queued, snap.done, snap.workers) == (1, 0, 0), snap
+
+
+def test_a_body_malformed_on_every_retry_is_kept_lost_with_its_retries_reset(frontier_url):
+    """Weibo's page 2 is undecodable on every retry (each retry a queue entry of its own): the last one
+    goes to the lost list without its retry count, so a re-queue gets every retry again."""
+    from test_crawler_faults import KEYWORD, POSTS_PER_PLATFORM, many_posts
+
+    with ReplicaServer(many_posts(), faults={KEYWORD: "malformed"}) as server:
+        assert distributed.push(frontier_url, "weibo", distributed.JobArgs(max_pages=20), keywords=[KEYWORD]) == 1
+        proc = subprocess.run([sys.executable, "-m", "grayscan", "worker", "--frontier", frontier_url, "--base-url",
+                               server.base_url], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 4, proc.stderr[-3000:]
+    assert "after 8 retries (undecodable answer" in proc.stderr and "weibo: 1 request given up" in proc.stderr
+    frontier = Frontier(frontier_url)
+    (lost,) = frontier.redis.lrange("grayscan:weibo:lost", 0, -1)
+    request = json.loads(lost)["request"]
+    assert "page=2" in request["url"] and "retry_times" not in request["meta"]
+    assert frontier.snapshot("weibo").lost == 1 and len(stream_post_ids(frontier_url)) == POSTS_PER_PLATFORM - 10

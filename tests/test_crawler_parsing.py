@@ -244,3 +244,32 @@ def test_cookie_files(tmp_path):
     broken.write_text("not a cookie line\n")
     with pytest.raises(CookieFileError, match="7 tab-separated"):
         load_cookies(broken)
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("127.0.0.1", True), ("127.8.9.1", True), ("localhost", True), ("LOCALHOST", True), ("localhost.", True),
+    ("::1", True), ("[::1]", True), ("::ffff:127.0.0.1", True),
+    ("127.0.0.1.evil.com", False), ("localhost.example", False), ("evil-localhost", False), ("128.0.0.1", False),
+    ("0.0.0.0", False), ("::", False), ("10.0.0.5", False), ("", False),
+])
+def test_is_loopback_compares_whole_hosts(host, loopback):
+    from crawler.hosts import is_loopback
+
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("url, local", [
+    ("http://127.0.0.1:8765", True), ("http://127.8.9.1", True), ("http://[::1]:8000/x", True),
+    ("https://localhost/", True), ("http://127.0.0.1.evil.com", False), ("http://localhost.example:80", False),
+    ("http://evil.com/?h=127.0.0.1", False), ("http://user:127.0.0.1@evil.com", False), (None, False),
+    ("http://[::1", False),
+])
+def test_loopback_base_urls_and_lookalikes(url, local):
+    """Only a loopback --base-url drops the platform's politeness delay (crawl and recheck share the check)."""
+    from crawler.hosts import is_loopback_url
+    from crawler.run import CrawlJob, crawl_settings, job_settings
+
+    assert is_loopback_url(url) is local
+    if url != "http://[::1":  # (not a URL a crawl would start with)
+        settings = job_settings(crawl_settings(), CrawlJob("weibo", [], base_url=url))
+        assert (settings.getfloat("DOWNLOAD_DELAY") == 0) is local, url

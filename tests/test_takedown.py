@@ -18,7 +18,7 @@ from conftest import json_lines, run_cli
 
 from takedown import accounts, queue, store
 from takedown.queue import TransitionError, enqueue, items, transition
-from takedown.report import ReportError, write_report, write_reports
+from takedown.report import DRAFT_STATUSES, ReportError, write_report, write_reports
 
 TEMPLATE = "专业停息挂账，债务优化上岸，个性化分期，联系电话{phone}，名额有限先到先得"
 HOSTILE = ('<script>document.title="PWNED"</script>'
@@ -215,7 +215,7 @@ def test_report_batch_is_inert_self_contained_and_submits_its_items(db, tmp_path
                            "sha256": "ab" * 32, "captured_at": "2026-11-20T10:00:00+00:00"})
     with pytest.raises(ReportError, match="only accepted items can be submitted"):
         write_report(db, tmp_path, platform="weibo", statuses=("detected",))
-    draft = write_report(db, tmp_path / "draft", statuses=("detected", "accepted"), draft=True)
+    draft = write_report(db, tmp_path / "draft", statuses=DRAFT_STATUSES, draft=True)
     assert draft.count == 2 and {r["status"] for r in items(db)} == {"detected"}
 
     for row in items(db):
@@ -477,3 +477,19 @@ def test_datasette_serves_the_canned_queries(db, db_path):
     assert sum(d["hits"] for d in days) == 4
     assert {a["author_id"] for a in top} == {"1001", "1002", "1003", "1004"}
     assert [r["post_id"] for r in found] == ["4"]
+
+
+def test_report_draft_covers_unreviewed_and_accepted_items_only(db, db_path, tmp_path):
+    """`grayscan report --draft` (like the web app's and the demo's drafts: one DRAFT_STATUSES) lists the
+    detected and accepted items, never rejected or submitted ones, and changes no status."""
+    add_hits(db, [{"post_id": str(i), "text": f"停息挂账 {i}"} for i in range(1, 5)])
+    transition(db, 2, "accepted", actor="alice")
+    transition(db, 3, "rejected", actor="alice")
+    transition(db, 4, "accepted", actor="alice")
+    transition(db, 4, "submitted", actor="alice")
+    proc = run_cli("report", "--draft", "--db", str(db_path), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    (draft,) = (tmp_path / "out").glob("report-draft-*.json")
+    assert sorted(item["post_id"] for item in json.loads(draft.read_text())["items"]) == ["1", "2"]
+    statuses = [r["status"] for r in sorted(items(db), key=lambda r: r["id"])]
+    assert statuses == ["detected", "accepted", "rejected", "submitted"]

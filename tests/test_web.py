@@ -349,3 +349,41 @@ def test_queue_pages_by_id_in_both_directions(db_path, page):
         assert shown() == pages[0] and page.locator("a[rel=prev]").count() == 0
     finally:
         running.stop()
+
+
+def _get(server: Server, path: str, host: str | None = None) -> tuple[int, str]:
+    conn = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=10)
+    conn.request("GET", path, headers={"Host": host} if host else {})
+    response = conn.getresponse()
+    result = response.status, response.read().decode()
+    conn.close()
+    return result
+
+
+def test_queue_date_filter_reads_the_cli_forms_and_refuses_bad_ones(server):
+    """since/until take what the CLI's --since takes (ISO dates and times, today, yesterday, ages); a value
+    it cannot read is refused with the forms, never cut to its first 10 characters or ignored."""
+    listed = lambda path: len(re.findall(r'<td><a href="/items/\d+">', _get(server, path)[1]))  # noqa: E731
+    assert listed("/queue") == 26
+    for recent in ("30m", "12h", "7d", "2w", "today", "yesterday", "2020-01-01", "2020-01-01T08:00"):
+        assert listed(f"/queue?since={recent}") == 26, recent
+    for past in ("yesterday", "2020-01-01", "2020-01-01T08:00:00+08:00"):
+        assert listed(f"/queue?until={past}") == 0, past
+    status, body = _get(server, "/queue?since=7d")
+    assert status == 200 and re.search(r'name="since" value="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"', body)
+    for bad in ("2026-11-21garbage", "7x", "last week", "2026-13-01"):
+        status, body = _get(server, f"/queue?since={bad.replace(' ', '+')}")
+        assert status == 400, bad
+        assert f"since: &#39;{bad}&#39; is not a date or time; use an ISO date (2026-11-20)" in body, body
+    status, body = _get(server, "/queue?until=soon")
+    assert status == 400 and "until: &#39;soon&#39; is not a date or time" in body and "7d, 12h, 2w, 30m" in body
+
+
+def test_host_check_compares_whole_loopback_names(server):
+    """A loopback server answers to any loopback Host (127.8.9.1, [::1]), never to a name that only begins
+    like one (a DNS-rebinding page on 127.0.0.1.evil.com or localhost.example)."""
+    port = server.url.rsplit(":", 1)[1]
+    for host in ("127.0.0.1", "127.8.9.1", "localhost", "[::1]"):
+        assert _get(server, "/queue", f"{host}:{port}")[0] == 200, host
+    for host in ("127.0.0.1.evil.com", "localhost.example", "evil.example"):
+        assert _get(server, "/queue", f"{host}:{port}")[0] == 403, host

@@ -357,10 +357,13 @@ class PlatformSpider(scrapy.Spider):
         """Account for a page given up: log and count it, keep it in the job state so that --resume asks
         again, and go on with the listing past it when its cursor allows."""
         call = Call(**request.meta["call"])
+        request.meta["given_up"] = reason  # a frontier worker keeps the request in the lost list (crawler/frontier.py)
         self.crawler.stats.inc_value("grayscan/lost")
         if log:
-            self.logger.error("%s: gave up %s after %d retries (%s); --resume fetches it again",
-                              self.platform, request.url, request.meta.get("retry_times", 0), reason)
+            frontier = self.settings.get("GRAYSCAN_FRONTIER")
+            again = f"`grayscan frontier push {self.platform} --requeue-lost`" if frontier else "--resume"
+            self.logger.error("%s: gave up %s after %d retries (%s); %s fetches it again",
+                              self.platform, request.url, request.meta.get("retry_times", 0), reason, again)
         if call.step != "login_check":  # a resumed crawl checks the login anyway
             self.lost_pages[call_key(call)] = {"call": asdict(call), "reason": reason}
         following = self.api.next_page(call) if call.step in LISTING_STEPS else None

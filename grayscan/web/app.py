@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -29,7 +28,7 @@ from crawler.evidence import sha256_file
 from takedown import dashboard
 from takedown import queue as q
 from takedown.accounts import FORMATS, TLP, export_list
-from takedown.report import ReportError, image_type, marked_parts, write_report
+from takedown.report import DRAFT_STATUSES, ReportError, image_type, marked_parts, write_report
 from takedown.store import MAX_TEXT_CHARS, open_db
 
 from .charts import stacked_bars
@@ -72,14 +71,15 @@ def _text(value: str | None, limit: int = 200) -> str | None:
 
 
 def filters_from(params: Any) -> q.Filters:
-    """Queue filters from query or form parameters (empty ones ignored, dates checked)."""
+    """Queue filters from query or form parameters (empty ones ignored; dates and ages read like the
+    CLI's --since/--until, a bad one refused with the forms it may take)."""
     values = {name: _text(params.get(name)) for name in FILTER_FIELDS}
     for name in ("since", "until"):
         if values[name]:
             try:
-                date.fromisoformat(values[name][:10])
-            except ValueError:
-                raise BadRequest(f"{name} must be a date like 2026-11-21, not {values[name]!r}") from None
+                values[name] = q.parse_when(values[name])
+            except ValueError as exc:
+                raise BadRequest(f"{name}: {exc}") from None
     if values["status"] and values["status"] not in q.STATUSES:
         raise BadRequest(f"unknown status {values['status']!r}; statuses are: {', '.join(q.STATUSES)}")
     batch = values.pop("batch")
@@ -153,7 +153,7 @@ def create_app(db_path: str | Path, *, user: str, password: str | None = None, l
         for row in rows:
             row["excerpt"] = " ".join(f"{row['title'] or ''} {row['text'] or ''}"[:200].split())
         return render(request, "queue.html", rows=rows, filters=filters, statuses=q.STATUSES,
-                      platforms=_platforms(db), counts=q.counts(db), terms=q.known_terms(db),
+                      when_forms=q.WHEN_FORMS, platforms=_platforms(db), counts=q.counts(db), terms=q.known_terms(db),
                       newer=filter_query(filters, after=rows[0]["id"]) if has_newer and rows else None,
                       older=filter_query(filters, before=rows[-1]["id"]) if has_older else None,
                       here=request.url.path + ("?" + request.url.query if request.url.query else ""))
@@ -283,7 +283,7 @@ def create_app(db_path: str | Path, *, user: str, password: str | None = None, l
 
         def write() -> Any:
             if draft:
-                return write_report(dbs.get(), reports_dir, platform=platform, statuses=("detected", "accepted"),
+                return write_report(dbs.get(), reports_dir, platform=platform, statuses=DRAFT_STATUSES,
                                     draft=True, actor=actor)
             return write_report(dbs.get(), reports_dir, platform=platform, channel=channel, actor=actor)
 

@@ -23,6 +23,8 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from crawler.hosts import is_loopback
+
 COOKIE = "grayscan_session"
 #: Sessions kept at most (oldest dropped first): cookie-less clients cannot grow memory without bound.
 MAX_SESSIONS = 5_000
@@ -30,7 +32,6 @@ MAX_SESSIONS = 5_000
 MAX_FORM_BYTES = 64_000
 CSP = ("default-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
        "object-src 'none'")
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 #: Paths open without a login.
 PUBLIC_PREFIXES = ("/login", "/static/")
 
@@ -94,7 +95,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if self.auth.loopback_only and _host_name(headers.get("host", "")) not in LOOPBACK_HOSTS:
+        if self.auth.loopback_only and not is_loopback(_host_name(headers.get("host", ""))):
             await _plain(send, 403, "this server answers only to 127.0.0.1 / localhost")
             return
         cookies = SimpleCookie()
