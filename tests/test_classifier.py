@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections import Counter
@@ -32,6 +33,16 @@ def corpus() -> dict[str, list[dict]]:
 @pytest.fixture(scope="module")
 def clf() -> Classifier:
     return Classifier()
+
+
+@functools.cache
+def bundled_lexicon() -> Lexicon:
+    return Lexicon.load()
+
+
+def tier_text(text: str, probabilities: tuple[float, float, float]):
+    """The policy's tiering of ``text`` with the bundled lexicon and the given model probabilities."""
+    return tier(bundled_lexicon().scan(text), probabilities, model_text(text))
 
 
 def test_corpus_is_large_labelled_deduplicated_and_has_provenance(corpus):
@@ -86,10 +97,10 @@ def test_policy_tiers_from_evidence_and_probabilities():
     # An ad that avoids every listed word is still caught by the model; the tier is the guideline's reading:
     # speaking as a legal team is impersonation (level 1), the model alone does not make a post level 1.
     avoiding = "我们的法务替你出面跟平台谈，只还六成就能结清，私我"
-    avoid = tier(lex.scan(avoiding), (0.05, 0.85, 0.1), model_text(avoiding))
+    avoid = tier_text(avoiding, (0.05, 0.85, 0.1))
     assert avoid.tier == "level1" and "level1: impersonates legal workers" in avoid.reasons
     unlisted = "只还六成就能结清，私我"
-    assert tier(lex.scan(unlisted), (0.05, 0.85, 0.1), model_text(unlisted)).tier == "level2"
+    assert tier_text(unlisted, (0.05, 0.85, 0.1)).tier == "level2"
     # Lexicon only: the baseline still needs guideline terms.
     assert tier(lex.scan("今天天气真好"), None).tier == "none"
     assert tier(lex.scan(AD_L2), None).tier == "level2"
@@ -238,39 +249,36 @@ def test_generated_junk_set_is_none_through_the_classify_path():
 
 
 def test_content_gate_reads_every_view_not_the_model():
-    lex = Lexicon.load()
     for text in ("😂😂😂", "666", "1234567890", "https://abc.com/x", "@张三 13800138000", "nice video lol", "ありがとう"):
-        assert tier(lex.scan(text), (0.0, 0.9, 0.1), model_text(text)).reasons == ["no finance content"], text
+        assert tier_text(text, (0.0, 0.9, 0.1)).reasons == ["no finance content"], text
     # Pinyin-hidden terms and plain money words are finance content, whatever the script.
     for text in ("zhengxin修复找我", "信用卡逾期了怎么办", "債務重組"):
-        assert tier(lex.scan(text), (0.9, 0.05, 0.05), model_text(text)).reasons != ["no finance content"], text
+        assert tier_text(text, (0.9, 0.05, 0.05)).reasons != ["no finance content"], text
 
 
 def test_promotional_framing_is_actionable_unless_warning_context_overrules_it():
-    lex = Lexicon.load()
     sure_none = (0.99, 0.005, 0.005)
     for text, level in (("征信修复，百分百成功，费用全包", "level1"), ("我们团队帮你办理停息挂账", "level2"),
                         ("全额退保，零手续费，有需要的私我", "level1")):
-        result = tier(lex.scan(text), sure_none, model_text(text))
+        result = tier_text(text, sure_none)
         assert result.tier == level and any(r.startswith("promotional framing") for r in result.reasons), text
     warned = "警方提醒：声称“征信修复”百分百成功的都是骗局，收费后就失联"
-    result = tier(lex.scan(warned), sure_none, model_text(warned))
+    result = tier_text(warned, sure_none)
     assert result.tier == "none" and result.reasons[0].startswith("model overrules promotional framing")
     # Without framing the model's call stands: a question using the word is not an ad.
     question = "停息挂账是真的吗？"
-    assert tier(lex.scan(question), sure_none, model_text(question)).tier == "none"
+    assert tier_text(question, sure_none).tier == "none"
 
 
 def test_paraphrased_level1_claims_and_referring_to_a_law_firm():
-    lex = Lexicon.load()
     level_two = (0.1, 0.2, 0.7)
     for text in ("逾期记录可以直接删掉吗？我这边能把法院执行记录消除，一条两千", "保证永不被起诉，欠款找我们",
                  "老板在省高院有关系，欠款官司都能撤"):
-        result = tier(lex.scan(text), level_two, model_text(text))
+        result = tier_text(text, level_two)
         assert result.tier == "level1", (text, result)
     # A story that sends readers to a law firm refers to it; it does not speak as one: level 2.
     story = "后来通过朋友找到一家律师事务所，分期谈下来了，压力小了很多"
-    result = tier(lex.scan(story), level_two, model_text(story))
+    result = tier_text(story, level_two)
     assert result.tier == "level2" and "level1: impersonates legal workers" not in result.reasons
 
 
@@ -308,27 +316,25 @@ def test_written_posts_join_the_corpus_with_provenance_and_whole_threads(corpus)
 
 
 def test_solicitation_keeps_framing_against_a_victims_word_but_quoted_offers_do_not_solicit():
-    lex = Lexicon.load()
     unsure = (0.7, 0.1, 0.2)
     # A testimonial that says 被骗 and then hands off is still an ad; a victim quoting the offer is not.
     pitch = "我也被骗过，后来找对了团队，停息挂账办下来了，有需要的看我主页"
-    result = tier(lex.scan(pitch), unsure, model_text(pitch))
+    result = tier_text(pitch, unsure)
     assert result.tier == "level2" and not any("overrules" in r for r in result.reasons), result
     quoted = "我差点被骗：对方说“我们帮你停息挂账，有需要的看我主页”，要先交五千定金"
-    result = tier(lex.scan(quoted), unsure, model_text(quoted))
+    result = tier_text(quoted, unsure)
     assert result.tier == "none" and "overrules" in result.reasons[0], result
 
 
 def test_agency_cues_and_result_claims_need_rights_defense_talk():
-    lex = Lexicon.load()
     unsure = (0.7, 0.1, 0.2)
     for text in ("上个月帮客户处理退费，材料齐了半个月就下来了", "保险退费联系 13912345678",
                  "投顾会员费3折结清，先退后付费"):
-        result = tier(lex.scan(text), unsure, model_text(text))
+        result = tier_text(text, unsure)
         assert result.tier == "level2", (text, result)
     # The same hand-off without rights-defense talk is no agency's: 考研上岸 with a WeChat stays none.
     caption = "考研上岸了，资料加V：kaoyan2027"
-    assert tier(lex.scan(caption), unsure, model_text(caption)).tier == "none"
+    assert tier_text(caption, unsure).tier == "none"
 
 
 def test_model_text_reads_homophone_spellings_of_finance_words_back():
@@ -338,23 +344,21 @@ def test_model_text_reads_homophone_spellings_of_finance_words_back():
 
 
 def test_reports_of_ads_and_quoted_offers_let_the_model_overrule_but_the_ads_themselves_stay():
-    lex = Lexicon.load()
     sure_none = (0.97, 0.01, 0.02)
     # Talk about the ads, footnoted summaries, a quoted offer, a caution to the reader: reports, not ads.
     for text in ("停息挂账广告刷屏，包过包成功随处可见", "有中介代客办停息挂账，宣称成功率九成，收费约两千元[3]",
                  "部分私营公司提供债务协商的「一条龙代办」服务，选择时看清收费"):
-        result = tier(lex.scan(text), sure_none, model_text(text))
+        result = tier_text(text, sure_none)
         assert result.tier == "none" and result.reasons[0].startswith("model overrules"), (text, result)
     # The same framing in the poster's own voice stays actionable, and a post that solicits keeps it.
     for text in ("停息挂账，包过包成功，收费两千", "停息挂账广告那么多，找我们包过，私我"):
-        assert tier(lex.scan(text), sure_none, model_text(text)).tier == "level2", text
+        assert tier_text(text, sure_none).tier == "level2", text
 
 
 def test_the_credit_database_by_its_official_name_is_finance_content():
-    lex = Lexicon.load()
     text = "金融信用信息基础数据库里的逾期数据可以直接删掉"
-    result = tier(lex.scan(text), (0.9, 0.05, 0.05), model_text(text))
+    result = tier_text(text, (0.9, 0.05, 0.05))
     assert result.tier == "level1" and "level1: erases records" in result.reasons, result
     # A database outside finance is still no finance content.
     tech = "从数据库里直接把测试数据删掉"
-    assert tier(lex.scan(tech), (0.1, 0.8, 0.1), model_text(tech)).reasons == ["no finance content"]
+    assert tier_text(tech, (0.1, 0.8, 0.1)).reasons == ["no finance content"]
