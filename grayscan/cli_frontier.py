@@ -34,8 +34,9 @@ def connect(frontier_url: str):
 
 
 def run_workers(frontier_url: str, platforms: list[str] | None, base_url: str | None, cookies: dict[str, str],
-                overrides: dict) -> None:
-    """Work on the frontier until its jobs are done; print what each platform did; exit like ``crawl``."""
+                overrides: dict) -> list:
+    """Work on the frontier until its jobs are done; print what each platform did; exit like ``crawl``
+    (returns the results when every platform finished)."""
     from crawler.distributed import work
     from crawler.frontier import STOP_REASONS
     from crawler.run import NOT_STARTED_REASONS
@@ -76,6 +77,7 @@ def run_workers(frontier_url: str, platforms: list[str] | None, base_url: str | 
                           f"push {result.platform} --requeue-lost` queues them for the workers[/red]")
     if any(r.lost for r in results):
         raise SystemExit(Exit.LOSSES)
+    return results
 
 
 def crawl_on_frontier(frontier_url: str, platform: str, keywords: list[str], creators: list[str], args,
@@ -134,8 +136,13 @@ def worker(frontier_url: str, platforms: tuple[str, ...], base_url: str | None, 
     Example:
       grayscan worker --frontier redis://10.0.0.5:6379/0
     """
-    run_workers(frontier_url, list(platforms) or None, base_url, parse_cookies(cookies),
-                {"LOG_LEVEL": log_level, "GRAYSCAN_FRONTIER_LEASE": lease, "GRAYSCAN_FRONTIER_STAY": stay})
+    results = run_workers(frontier_url, list(platforms) or None, base_url, parse_cookies(cookies),
+                          {"LOG_LEVEL": log_level, "GRAYSCAN_FRONTIER_LEASE": lease, "GRAYSCAN_FRONTIER_STAY": stay})
+    if not any(r.stats.get("response_received_count") for r in results):
+        # Not a failure (other workers finished the jobs), but no "finished" that hides an idle run either.
+        names = ", ".join(r.platform for r in results)
+        console.print(f"nothing to do: no request was queued for {names} (the jobs are done; `grayscan frontier "
+                      "status` shows them, `grayscan frontier push PLATFORM -k KEYWORD` queues more)")
 
 
 @click.group()

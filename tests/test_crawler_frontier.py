@@ -272,6 +272,10 @@ def test_crawl_on_the_frontier_and_again_when_it_has_nothing_new(frontier_url, r
     assert first.returncode == 0 and "weibo: 2 pages, 7 posts sent to the item stream" in first.stderr, first.stderr
     again = subprocess.run([sys.executable, "-m", "grayscan", *args], capture_output=True, text=True, cwd=ROOT)
     assert again.returncode == 2 and "nothing was fetched" in again.stderr, again.stderr
+    # A worker joining the finished job fetches nothing and says so rather than "finished".
+    idle = subprocess.run([sys.executable, "-m", "grayscan", "worker", "--frontier", frontier_url, "--base-url",
+                           replica.base_url], capture_output=True, text=True, cwd=ROOT)
+    assert idle.returncode == 0 and "nothing to do: no request was queued for weibo" in idle.stderr, idle.stderr
     assert Frontier(frontier_url).redis.xlen(ITEM_STREAM) == 7
 
 
