@@ -231,7 +231,7 @@ def solicits(ev: Evidence, canonical: str) -> bool:
 
 
 def overrule_context(ev: Evidence, canonical: str, asks: bool) -> list[str]:
-    """Warning, news, victim or official context: the only grounds on which the model may overrule framing.
+    """Warning, news, victim, report or official context: the only grounds on which the model may overrule framing.
 
     Reports and warnings put the ads' words in quotes ("所谓“征信修复”"); an ad states them. Victim and
     critical stance ("被骗", "声称", "坑") do not overrule a post that also solicits: testimonials and

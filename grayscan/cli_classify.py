@@ -220,7 +220,7 @@ def train(output: str, base: str | None, extra: tuple[str, ...], epochs: int | N
     """Train the classifier model on the bundled corpus (plus --extra records) into OUTPUT.
 
     From scratch this builds a WordPiece tokenizer and a 2-layer, 128-wide BERT, then fits the
-    character n-gram model and the ensemble's calibration beside it (10-15 minutes on 2 cores).
+    character n-gram model and the ensemble's calibration beside it (6-10 minutes on 2 cores).
     Point grayscan at the result with `grayscan classify --model OUTPUT`, or rebuild the bundled
     model with `grayscan train --output classifier/model`.
     """
